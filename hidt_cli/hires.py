@@ -1,0 +1,93 @@
+"""The 16-crop high-resolution scheme as pure tensor functions.
+
+The photo is resized so its shorter side is 4S + 4, then shifted by 0–3 pixels in x and y
+(16 shifts, black fill) and each shifted copy is brought down to inference size S. After
+translation, every crop is put back at its sub-pixel offset on a 4× canvas and sampled down
+again; the 16 results, stacked along channels, are the merge input of G_enh. All 16 crops are
+handled as one batch.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+SHIFTS = 4
+"""Shifts per axis; crop k has column offset k // 4 and row offset k % 4."""
+
+
+def inference_shape(height: int, width: int, size: int, multiple: int = 16) -> tuple[int, int]:
+    """Shape with the shorter side `size`, both sides rounded to the nearest multiple."""
+    short, long = sorted((height, width))
+    scaled = long * size / short
+
+    def to_multiple(v: float) -> int:
+        return max(multiple, int(round(v / multiple)) * multiple)
+
+    if height <= width:
+        return to_multiple(size), to_multiple(scaled)
+    return to_multiple(scaled), to_multiple(size)
+
+
+def shorter_side_shape(height: int, width: int, size: int) -> tuple[int, int]:
+    """Shape with the shorter side `size` and the longer one truncated, as the reference does."""
+    if height <= width:
+        return size, max(1, int(width * size / height))
+    return max(1, int(height * size / width)), size
+
+
+def resize_255(images: torch.Tensor, shape: tuple[int, int], mode: str) -> torch.Tensor:
+    """Antialiased resize of B×3×H×W images in [0, 255], rounded back to 8-bit levels so that
+    each stage sees what an 8-bit image library would give it."""
+    if tuple(images.shape[-2:]) == tuple(shape):
+        return images
+    out = F.interpolate(images, size=shape, mode=mode, antialias=True, align_corners=False)
+    return out.round_().clamp_(0, 255)
+
+
+def hires_canvas(image_255: torch.Tensor, size: int) -> torch.Tensor:
+    """Step 1: 1×3×H×W in [0, 255] → shorter side 4·size + 4 (bilinear, antialiased)."""
+    h, w = image_255.shape[-2:]
+    return resize_255(image_255, shorter_side_shape(h, w, 4 * size + 4), "bilinear")
+
+
+def shifted_crops(canvas_255: torch.Tensor, size: int) -> torch.Tensor:
+    """Step 2: 1×3×h×w canvas in [0, 255] → 16×3×h'×w' crops in [−1, 1], in order k."""
+    h, w = canvas_255.shape[-2:]
+    padded = F.pad(canvas_255, (0, SHIFTS - 1, 0, SHIFTS - 1))
+    crops = torch.cat(
+        [padded[:, :, y : y + h, x : x + w] for x in range(SHIFTS) for y in range(SHIFTS)]
+    )
+    crops = resize_255(crops, shorter_side_shape(h, w, size), "bilinear")
+    crops = resize_255(crops, inference_shape(h, w, size), "bicubic")
+    return crops / 127.5 - 1
+
+
+def _nearest_source_index(in_size: int, out_size: int, device: torch.device) -> torch.Tensor:
+    """Source indices of PyTorch's `nearest` resize from in_size to out_size, obtained from
+    PyTorch itself so that its float rounding is matched exactly."""
+    ramp = torch.arange(in_size, dtype=torch.float64, device=device).view(1, 1, in_size)
+    return F.interpolate(ramp, size=out_size, mode="nearest").view(-1).long()
+
+
+def merge_input(translated_crops_pm1: torch.Tensor) -> torch.Tensor:
+    """Step 4: 16×3×h×w translated crops in [−1, 1] → 1×48×h×w merge input for G_enh.
+
+    Equivalent to upsampling each crop ×4 (nearest), placing it at its offset on a zero
+    canvas of (4h + 4) × (4w + 4), mapping [0, 1] → [−1, 1] and resizing back to h × w with
+    `nearest`, but gathers the needed pixels directly instead of building the 16 canvases.
+    """
+    n, c, h, w = translated_crops_pm1.shape
+    if n != SHIFTS * SHIFTS:
+        raise ValueError(f"expected {SHIFTS * SHIFTS} crops, got {n}")
+    device = translated_crops_pm1.device
+    crops = (translated_crops_pm1 + 1) / 2 * 2 - 1  # the reference's round trip through [0, 1]
+    k = torch.arange(n, device=device)
+    rows = _nearest_source_index(4 * h + 4, h, device)[None, :] - (k % SHIFTS)[:, None]
+    cols = _nearest_source_index(4 * w + 4, w, device)[None, :] - (k // SHIFTS)[:, None]
+    inside = ((rows >= 0) & (rows < 4 * h))[:, :, None] & ((cols >= 0) & (cols < 4 * w))[:, None, :]
+    src_rows = rows.clamp(0, 4 * h - 1) // 4
+    src_cols = cols.clamp(0, 4 * w - 1) // 4
+    picked = crops[k[:, None, None], :, src_rows[:, :, None], src_cols[:, None, :]]  # n×h×w×c
+    picked = picked.permute(0, 3, 1, 2)
+    return torch.where(inside[:, None], picked, -1.0).reshape(1, n * c, h, w)
