@@ -46,18 +46,19 @@ def resize_255(images: torch.Tensor, shape: tuple[int, int], mode: str) -> torch
 
 
 def hires_canvas(image_255: torch.Tensor, size: int) -> torch.Tensor:
-    """Step 1: 1×3×H×W in [0, 255] → shorter side 4·size + 4 (bilinear, antialiased)."""
+    """Step 1: B×3×H×W in [0, 255] → shorter side 4·size + 4 (bilinear, antialiased)."""
     h, w = image_255.shape[-2:]
     return resize_255(image_255, shorter_side_shape(h, w, 4 * size + 4), "bilinear")
 
 
 def shifted_crops(canvas_255: torch.Tensor, size: int) -> torch.Tensor:
-    """Step 2: 1×3×h×w canvas in [0, 255] → 16×3×h'×w' crops in [−1, 1], in order k."""
+    """Step 2: B×3×h×w canvases in [0, 255] → (16·B)×3×h'×w' crops in [−1, 1], the 16 crops
+    of each image together in order k."""
     h, w = canvas_255.shape[-2:]
     padded = F.pad(canvas_255, (0, SHIFTS - 1, 0, SHIFTS - 1))
-    crops = torch.cat(
-        [padded[:, :, y : y + h, x : x + w] for x in range(SHIFTS) for y in range(SHIFTS)]
-    )
+    crops = torch.stack(
+        [padded[:, :, y : y + h, x : x + w] for x in range(SHIFTS) for y in range(SHIFTS)], 1
+    ).flatten(0, 1)
     crops = resize_255(crops, shorter_side_shape(h, w, size), "bilinear")
     crops = resize_255(crops, inference_shape(h, w, size), "bicubic")
     return crops / 127.5 - 1
@@ -71,23 +72,24 @@ def _nearest_source_index(in_size: int, out_size: int, device: torch.device) -> 
 
 
 def merge_input(translated_crops_pm1: torch.Tensor) -> torch.Tensor:
-    """Step 4: 16×3×h×w translated crops in [−1, 1] → 1×48×h×w merge input for G_enh.
+    """Step 4: (16·B)×3×h×w translated crops in [−1, 1] → B×48×h×w merge input for G_enh.
 
     Equivalent to upsampling each crop ×4 (nearest), placing it at its offset on a zero
     canvas of (4h + 4) × (4w + 4), mapping [0, 1] → [−1, 1] and resizing back to h × w with
     `nearest`, but gathers the needed pixels directly instead of building the 16 canvases.
     """
     n, c, h, w = translated_crops_pm1.shape
-    if n != SHIFTS * SHIFTS:
-        raise ValueError(f"expected {SHIFTS * SHIFTS} crops, got {n}")
+    per_image = SHIFTS * SHIFTS
+    if n % per_image:
+        raise ValueError(f"expected a multiple of {per_image} crops, got {n}")
     device = translated_crops_pm1.device
     crops = (translated_crops_pm1 + 1) / 2 * 2 - 1  # the reference's round trip through [0, 1]
     k = torch.arange(n, device=device)
     rows = _nearest_source_index(4 * h + 4, h, device)[None, :] - (k % SHIFTS)[:, None]
-    cols = _nearest_source_index(4 * w + 4, w, device)[None, :] - (k // SHIFTS)[:, None]
+    cols = _nearest_source_index(4 * w + 4, w, device)[None, :] - (k % per_image // SHIFTS)[:, None]
     inside = ((rows >= 0) & (rows < 4 * h))[:, :, None] & ((cols >= 0) & (cols < 4 * w))[:, None, :]
     src_rows = rows.clamp(0, 4 * h - 1) // 4
     src_cols = cols.clamp(0, 4 * w - 1) // 4
     picked = crops[k[:, None, None], :, src_rows[:, :, None], src_cols[:, None, :]]  # n×h×w×c
     picked = picked.permute(0, 3, 1, 2)
-    return torch.where(inside[:, None], picked, -1.0).reshape(1, n * c, h, w)
+    return torch.where(inside[:, None], picked, -1.0).reshape(n // per_image, per_image * c, h, w)

@@ -1,0 +1,346 @@
+"""HiDT: the translation pipeline that composes the networks with pre- and post-processing.
+
+Images enter as 8-bit RGB (PIL images or H×W×3 uint8 arrays), become B×3×H×W float tensors
+in [0, 255] on the device, are resized there, and leave as 8-bit again. Network inputs and
+outputs are in [−1, 1] (`*_pm1`). On CUDA the networks run under bf16 autocast in
+channels_last by default; on other devices in float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+import torch
+from PIL import Image
+
+from hidt_cli import hires
+from hidt_cli.models import Content, Enhancer, Generator
+from hidt_cli.styles import parse_style_code
+from hidt_cli.weights import LoadedWeights, resolve
+from hidt_cli.weights import load as load_weights
+
+StyleLike = Union[str, os.PathLike, Image.Image, np.ndarray, Sequence[float], torch.Tensor]
+"""A preset name, an image (path, PIL or H×W×3 uint8) or a style code."""
+
+
+class StyleError(ValueError):
+    """A style that cannot be used (unknown preset, wrong length, unreadable image)."""
+
+
+def pick_device(name: str | torch.device = "auto") -> torch.device:
+    """'auto' → cuda, else mps, else cpu; anything else is checked to exist."""
+    if isinstance(name, torch.device):
+        return name
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r} (use auto, cpu, cuda, cuda:N or mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name}: CUDA is not available in this PyTorch build or machine")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {name}: only {torch.cuda.device_count()} CUDA device(s) found")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device mps: MPS is not available on this machine")
+    return device
+
+
+def to_tensor_255(image: Image.Image | np.ndarray, device: torch.device) -> torch.Tensor:
+    """PIL image or H×W×3 uint8 array → 1×3×H×W float32 in [0, 255] on device."""
+    array = np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image)
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        raise ValueError(f"expected an H×W×3 uint8 image, got {array.dtype} {array.shape}")
+    if not array.flags.writeable:  # PIL hands out read-only views; torch wants to own memory
+        array = array.copy()
+    tensor = torch.from_numpy(np.ascontiguousarray(array)).to(device, non_blocking=True)
+    return tensor.permute(2, 0, 1)[None].float()
+
+
+def to_uint8(images_pm1: torch.Tensor) -> np.ndarray:
+    """B×3×H×W in [−1, 1] → B×H×W×3 uint8 on the CPU."""
+    out = ((images_pm1.float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+    return out.permute(0, 2, 3, 1).cpu().numpy()
+
+
+@dataclass
+class WeightsInfo:
+    """Where the loaded networks came from (for `hidt info` and reports)."""
+
+    generator: LoadedWeights
+    enhancer: LoadedWeights | None
+
+
+class HiDT:
+    """A loaded HiDT model on one device. Build it with `hidt_cli.load()`."""
+
+    def __init__(
+        self,
+        generator: Generator,
+        enhancer: Enhancer | None = None,
+        *,
+        presets: dict[str, tuple[float, ...]] | None = None,
+        device: str | torch.device = "auto",
+        dtype: torch.dtype | None = None,
+        info: WeightsInfo | None = None,
+    ) -> None:
+        self.device = pick_device(device)
+        self.dtype = dtype or (torch.bfloat16 if self.device.type == "cuda" else torch.float32)
+        memory_format = torch.channels_last if self.device.type == "cuda" else torch.preserve_format
+        self.generator = generator.eval().to(self.device, memory_format=memory_format)
+        self.enhancer = enhancer.eval().to(self.device, memory_format=memory_format) if enhancer else None
+        self.presets = dict(presets or {})
+        self.info = info
+        self._memory_format = memory_format
+
+    @property
+    def style_dim(self) -> int:
+        return self.generator.config.style_dim
+
+    def _autocast(self):
+        if self.dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def _input(self, images_pm1: torch.Tensor) -> torch.Tensor:
+        x = images_pm1.to(self.device, torch.float32, non_blocking=True)
+        return x.contiguous(memory_format=self._memory_format)
+
+    # ------------------------------------------------------------ the networks
+
+    @torch.inference_mode()
+    def encode_style(self, images_pm1: torch.Tensor) -> torch.Tensor:
+        """B×3×H×W in [−1, 1] → B×style_dim style codes (float32)."""
+        with self._autocast():
+            return self.generator.encode_style(self._input(images_pm1)).float()
+
+    @torch.inference_mode()
+    def encode_content(self, images_pm1: torch.Tensor) -> Content:
+        """B×3×H×W in [−1, 1] (sides multiples of 4) → Content(content, skip_half, skip_full)."""
+        with self._autocast():
+            return self.generator.encode_content(self._input(images_pm1))
+
+    def _decode(self, content: Content, styles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        styles = styles.to(self.device, torch.float32).reshape(len(styles), -1)
+        if len(content.content) == 1 and len(styles) > 1:
+            content = content.expand(len(styles))
+        with self._autocast():
+            images, segmentation = self.generator.decode(content, styles)
+        return images.float(), segmentation.float()
+
+    @torch.inference_mode()
+    def decode(self, content: Content, styles: torch.Tensor) -> torch.Tensor:
+        """Content and B×style_dim styles → B×3×H×W images in [−1, 1]. A one-photo content is
+        decoded with every style."""
+        return self._decode(content, styles)[0]
+
+    @torch.inference_mode()
+    def decode_segmentation(self, content: Content, styles: torch.Tensor) -> torch.Tensor:
+        """As `decode`, but the 3-channel segmentation head (after tanh)."""
+        return self._decode(content, styles)[1]
+
+    @torch.inference_mode()
+    def hires_crops(self, image: Image.Image | np.ndarray, inference_size: int = 256) -> torch.Tensor:
+        """Photo → its 16 shifted medium crops, 16×3×h×w in [−1, 1], on the device."""
+        canvas = hires.hires_canvas(to_tensor_255(image, self.device), inference_size)
+        return hires.shifted_crops(canvas, inference_size)
+
+    @torch.inference_mode()
+    def merge_input(self, translated_crops_pm1: torch.Tensor) -> torch.Tensor:
+        """16·B translated crops → B×48×h×w merge input."""
+        return hires.merge_input(translated_crops_pm1.to(self.device, torch.float32))
+
+    @torch.inference_mode()
+    def enhance(self, merge_input: torch.Tensor) -> torch.Tensor:
+        """B×48×h×w merge input → B×3×4h×4w in [−1, 1] through G_enh."""
+        if self.enhancer is None:
+            raise RuntimeError(
+                "these weights have no enhancer: pass --enhancer FILE for high-resolution output"
+            )
+        with self._autocast():
+            return self.enhancer(self._input(merge_input)).float().clamp_(-1, 1)
+
+    # ------------------------------------------------------------ styles
+
+    @torch.inference_mode()
+    def styles_of_images(
+        self, images_255: torch.Tensor, inference_size: int = 256
+    ) -> torch.Tensor:
+        """B×3×H×W photos in [0, 255] → their B×style_dim style codes, after the reference's
+        style preprocessing (shorter side S, sides multiples of 16, bicubic)."""
+        shape = hires.inference_shape(*images_255.shape[-2:], inference_size)
+        return self.encode_style(hires.resize_255(images_255, shape, "bicubic") / 127.5 - 1)
+
+    def style_code(self, style: StyleLike, inference_size: int = 256) -> torch.Tensor:
+        """A preset name, an image (path, PIL or uint8 array) or a vector → 1×style_dim."""
+        if isinstance(style, str) and style in self.presets:
+            return torch.tensor([self.presets[style]], dtype=torch.float32)
+        if isinstance(style, (str, os.PathLike, Image.Image)) or (
+            isinstance(style, np.ndarray) and style.ndim == 3
+        ):
+            return self.styles_of_images(self._image_255(style), inference_size).cpu()
+        if isinstance(style, str):
+            raise StyleError(self.unknown_preset_message(style))
+        code = torch.as_tensor(np.asarray(style, dtype=np.float32)).reshape(1, -1)
+        if code.shape[1] != self.style_dim or not torch.isfinite(code).all():
+            raise StyleError(f"a style code needs {self.style_dim} finite numbers, got {style!r}")
+        return code
+
+    def parse_style(self, text: str) -> torch.Tensor:
+        """'a,b,c' → 1×style_dim (for command-line options)."""
+        try:
+            return parse_style_code(text, self.style_dim)
+        except ValueError as exc:
+            raise StyleError(str(exc)) from None
+
+    def unknown_preset_message(self, name: str) -> str:
+        known = ", ".join(sorted(self.presets)) or "none: these weights define no presets"
+        return f"unknown preset {name!r} (known: {known})"
+
+    def _image_255(self, image) -> torch.Tensor:
+        if isinstance(image, (str, os.PathLike)):
+            from hidt_cli.io.images import read_image
+
+            image = read_image(image).rgb
+        return to_tensor_255(image, self.device)
+
+    # ------------------------------------------------------------ translation
+
+    @torch.inference_mode()
+    def translate_tensor(
+        self,
+        images_255: torch.Tensor,
+        styles: torch.Tensor,
+        *,
+        hires_output: bool = False,
+        inference_size: int = 256,
+        max_batch: int = 16,
+    ) -> torch.Tensor:
+        """B×3×H×W photos in [0, 255] with K styles (K = B, or B = 1 and any K) →
+        K×3×h×w in [−1, 1] at processing size (×4 with `hires_output`).
+
+        The decoder runs on at most `max_batch` images at a time (a hi-res image counts as one
+        batch of 16 crops), which bounds memory when one photo gets many styles.
+        """
+        check_inference_size(inference_size)
+        b, k = len(images_255), len(styles)
+        if b != k and b != 1:
+            raise ValueError(f"{b} images need 1 or {b} styles, got {k}")
+        if hires_output:
+            canvas = hires.hires_canvas(images_255.to(self.device), inference_size)
+            x = hires.shifted_crops(canvas, inference_size)
+        else:
+            shape = hires.inference_shape(*images_255.shape[-2:], inference_size)
+            x = hires.resize_255(images_255.to(self.device), shape, "bicubic") / 127.5 - 1
+        content = self.encode_content(x)
+        per_style = hires.SHIFTS**2 if hires_output else 1
+        step = max(1, max_batch // per_style) if hires_output else max_batch
+        outputs = []
+        for start in range(0, k, step):
+            chunk = styles[start : start + step].to(self.device, torch.float32)
+            part = content if b == 1 else _slice(content, start * per_style, len(chunk) * per_style)
+            if hires_output:
+                if b == 1 and len(chunk) > 1:
+                    part = _tile(part, len(chunk))
+                chunk = chunk.repeat_interleave(per_style, 0)
+            out = self.decode(part, chunk)
+            outputs.append(self.enhance(hires.merge_input(out)) if hires_output else out)
+        return torch.cat(outputs)
+
+    def translate(
+        self,
+        image: Image.Image | np.ndarray | str | os.PathLike,
+        style: StyleLike,
+        hires: bool = False,
+        inference_size: int = 256,
+        native_size: bool = False,
+    ) -> Image.Image:
+        """One photo in one style → a PIL image, at the photo's size unless `native_size`.
+        An alpha channel of the photo is carried to the output unchanged."""
+        alpha = None
+        if isinstance(image, (str, os.PathLike)):
+            from hidt_cli.io.images import read_image
+
+            loaded = read_image(image)
+            image, alpha = loaded.rgb, loaded.alpha
+        elif isinstance(image, Image.Image) and "A" in image.getbands():
+            alpha = np.asarray(image.getchannel("A"))
+        photo = self._image_255(image)
+        code = self.style_code(style, inference_size)
+        out = self.translate_tensor(photo, code, hires_output=hires, inference_size=inference_size)
+        size = out.shape[-2:] if native_size else photo.shape[-2:]
+        rgb = to_uint8(resize_pm1(out, tuple(size)))[0]
+        result = Image.fromarray(rgb)
+        if alpha is not None:
+            a = Image.fromarray(alpha)
+            result.putalpha(a if a.size == result.size else a.resize(result.size, Image.BILINEAR))
+        return result
+
+
+def resize_pm1(images_pm1: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """Bicubic, antialiased resize of images in [−1, 1] to an output shape (no-op if equal)."""
+    if tuple(images_pm1.shape[-2:]) == tuple(shape):
+        return images_pm1
+    return hires.resize_255((images_pm1 + 1) * 127.5, shape, "bicubic") / 127.5 - 1
+
+
+def check_inference_size(size: int) -> None:
+    if size < 32 or size % 16:
+        raise ValueError(f"inference size {size} must be a multiple of 16, at least 32")
+
+
+def _slice(content: Content, start: int, length: int) -> Content:
+    return Content(*(t[start : start + length] for t in content))
+
+
+def _tile(content: Content, times: int) -> Content:
+    """Repeat every tensor of a content `times` over along the batch (crops stay in order)."""
+    return Content(*(t.repeat(times, 1, 1, 1) for t in content))
+
+
+def load(
+    weights: str | os.PathLike | None = None,
+    enhancer: str | os.PathLike | None = None,
+    device: str | torch.device = "auto",
+    dtype: torch.dtype | None = None,
+) -> HiDT:
+    """Load a generator (and an enhancer when one is given or lies beside it) into a HiDT.
+
+    weights: a file, a folder with both networks, hf://owner/repo/file[@rev], or None for the
+    shipped defaults. enhancer: the same forms; by default the one in the weights' folder.
+    dtype: None = bf16 autocast on CUDA, float32 elsewhere.
+    """
+    generator_path = resolve(weights, "generator")
+    if enhancer is not None:
+        enhancer_path = resolve(enhancer, "enhancer")
+    else:
+        enhancer_path = resolve(generator_path.parent, "enhancer")
+    generator = load_weights(generator_path, "generator", source=_source(weights, generator_path))
+    enhancer_weights = (
+        load_weights(enhancer_path, "enhancer", source=_source(enhancer, enhancer_path))
+        if enhancer_path
+        else None
+    )
+    return HiDT(
+        generator.build(),
+        enhancer_weights.build() if enhancer_weights else None,
+        presets=generator.presets,
+        device=device,
+        dtype=dtype,
+        info=WeightsInfo(generator, enhancer_weights),
+    )
+
+
+def _source(spec, path) -> str:
+    if spec is None:
+        return f"default weights ({path})"
+    return str(spec) if str(spec).startswith("hf://") else str(path)

@@ -1,0 +1,320 @@
+"""Finding and loading weights safely.
+
+A weights spec is a local file, a folder holding a generator and an enhancer, an
+`hf://owner/repo/path/file[@revision]` reference, or nothing (the defaults shipped in
+`weights/`). Published `.pt`/`.pth` checkpoints are read with `torch.load(weights_only=True)`
+only, so a file that carries pickled code is refused instead of run. Our own `.safetensors`
+files carry a JSON metadata block with the model config, style presets and provenance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from hidt_cli.models import Enhancer, EnhancerConfig, Generator, GeneratorConfig
+from hidt_cli.styles import PUBLISHED_PRESETS
+
+GENERATOR_NAMES = ("generator.safetensors", "daytime.pt", "generator.pt")
+ENHANCER_NAMES = ("enhancer.safetensors", "enhancer.pth", "enhancer.pt")
+MANIFEST = "manifest.json"
+FORMAT_VERSION = "1"
+
+
+class WeightsError(Exception):
+    """A weights problem, phrased as one line for the user."""
+
+
+@dataclass
+class LoadedWeights:
+    """A state dict with what is known about where it came from."""
+
+    kind: str  # "generator" or "enhancer"
+    state: dict[str, torch.Tensor]
+    config: GeneratorConfig | EnhancerConfig
+    source: str
+    path: Path
+    sha256: str
+    format: str  # "published" or "safetensors"
+    presets: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+
+    def build(self) -> Generator | Enhancer:
+        """The network with these weights, in float32, in eval mode."""
+        net = Generator(self.config) if self.kind == "generator" else Enhancer(self.config)
+        _load_strict(net, self.state, self.path)
+        return net.eval()
+
+
+def default_weights_dir() -> Path:
+    """`HIDT_WEIGHTS_DIR`, else `weights/` beside the package (source or editable install),
+    else the copy a wheel installs under `<prefix>/share/hidt/weights`."""
+    if env := os.environ.get("HIDT_WEIGHTS_DIR"):
+        return Path(env)
+    beside = Path(__file__).resolve().parent.parent / "weights"
+    if beside.is_dir():
+        return beside
+    return Path(sys.prefix) / "share" / "hidt" / "weights"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- resolving a spec to files
+
+
+def resolve(spec: str | os.PathLike | None, kind: str) -> Path | None:
+    """A weights spec → the local file for `kind` ("generator" or "enhancer").
+
+    Returns None only for an enhancer that the spec does not provide (hi-res is then
+    unavailable); a missing generator is an error that says how to get one.
+    """
+    names = GENERATOR_NAMES if kind == "generator" else ENHANCER_NAMES
+    if spec is None or str(spec) == "":
+        folder = default_weights_dir()
+        found = _first_existing(folder, names)
+        if found is None and kind == "generator":
+            raise WeightsError(
+                f"no default weights are installed in {folder}: pass --weights FILE|FOLDER|"
+                "hf://owner/repo/file, convert a published daytime.pt with "
+                "'hidt convert-weights', or train your own with 'hidt train' (see README)"
+            )
+        return found
+    text = str(spec)
+    if text.startswith("hf://"):
+        return _download(text)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        found = _first_existing(path, names)
+        if found is None and kind == "generator":
+            raise WeightsError(f"{path}: folder holds none of {', '.join(names)}")
+        return found
+    if not path.exists():
+        raise WeightsError(f"{path}: no such weights file")
+    return path
+
+
+def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
+    return next((folder / n for n in names if (folder / n).is_file()), None)
+
+
+def _download(url: str) -> Path:
+    """hf://owner/repo/path/file[@revision] → a file in the Hugging Face cache."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    body, _, revision = url[len("hf://") :].partition("@")
+    parts = body.split("/")
+    if len(parts) < 3 or not all(parts):
+        raise WeightsError(f"{url}: expected hf://owner/repo/file[@revision]")
+    repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
+    try:
+        return Path(hf_hub_download(repo, filename, revision=revision or None))
+    except LocalEntryNotFoundError:
+        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
+        why = "HF_HUB_OFFLINE is set" if offline else "the hub cannot be reached"
+        raise WeightsError(f"{url}: not in the local Hugging Face cache and {why}") from None
+    except (HfHubHTTPError, OSError, ValueError) as exc:
+        raise WeightsError(f"{url}: download failed: {str(exc).splitlines()[0]}") from None
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def load(path: Path, kind: str, source: str | None = None) -> LoadedWeights:
+    """Read a generator or enhancer checkpoint (published pickle or our safetensors),
+    verified against a manifest beside it when there is one."""
+    path = Path(path)
+    digest = sha256_of(path)
+    _verify_manifest(path, digest)
+    if path.suffix == ".safetensors":
+        state, meta = _read_safetensors(path)
+        if meta.get("hidt_kind", kind) != kind:
+            raise WeightsError(f"{path}: holds a {meta['hidt_kind']}, not a {kind}")
+        presets = {k: tuple(v) for k, v in json.loads(meta.get("presets", "{}")).items()}
+        provenance = json.loads(meta.get("provenance", "{}"))
+        fmt = "safetensors"
+    else:
+        state = _read_published(path)
+        presets = dict(PUBLISHED_PRESETS) if kind == "generator" else {}
+        provenance, fmt = {}, "published"
+    _check_finite(state, path)
+    config = infer_config(state, kind, path)
+    return LoadedWeights(
+        kind, state, config, source or str(path), path, digest, fmt, presets, provenance
+    )
+
+
+def _read_published(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "unsupported content"
+        raise WeightsError(
+            f"{path}: refused: the checkpoint holds pickled objects that are not plain tensors "
+            f"(only weights_only loading is allowed): {first}"
+        ) from None
+    except (RuntimeError, OSError, EOFError, ValueError) as exc:
+        raise WeightsError(f"{path}: not a readable PyTorch checkpoint ({exc})") from None
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"{path}: not a state dict of tensors")
+    return {k.removeprefix("module."): v.float() for k, v in obj.items()}
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+            state = {k: fh.get_tensor(k).float() for k in fh.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
+    return state, meta
+
+
+def _check_finite(state: dict[str, torch.Tensor], path: Path) -> None:
+    for key, value in state.items():
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise WeightsError(f"{path}: {key} contains NaN or infinite values")
+
+
+def _load_strict(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
+    """load_state_dict with a one-line error that names the first offending key."""
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing:
+        raise WeightsError(f"{path}: missing key {missing[0]} ({len(missing)} missing)")
+    if unexpected:
+        raise WeightsError(f"{path}: unexpected key {unexpected[0]} ({len(unexpected)} unexpected)")
+    for key, value in expected.items():
+        if state[key].shape != value.shape:
+            raise WeightsError(
+                f"{path}: {key} has shape {tuple(state[key].shape)}, expected {tuple(value.shape)}"
+            )
+    net.load_state_dict(state)
+
+
+def _verify_manifest(path: Path, digest: str) -> None:
+    manifest = path.parent / MANIFEST
+    if not manifest.is_file():
+        return
+    try:
+        entries = json.loads(manifest.read_text())["files"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WeightsError(f"{manifest}: unreadable manifest ({exc})") from None
+    expected = entries.get(path.name, {}).get("sha256")
+    if expected and expected != digest:
+        raise WeightsError(
+            f"{path}: sha256 {digest[:12]}… does not match {MANIFEST} ({expected[:12]}…); "
+            "the file is corrupt or was replaced"
+        )
+
+
+# ---------------------------------------------------------------- configs from shapes
+
+
+def infer_config(state: dict[str, torch.Tensor], kind: str, path: Path):
+    """Network sizes read off the tensor shapes, so published and tiny checkpoints alike load
+    without a separate config file."""
+    try:
+        return _generator_config(state) if kind == "generator" else _enhancer_config(state)
+    except KeyError as exc:
+        raise WeightsError(f"{path}: not a HiDT {kind} checkpoint (missing key {exc})") from None
+
+
+def _count(state: dict, prefix: str) -> int:
+    """Number of consecutive numbered children `prefix{i}.` present in the keys."""
+    i = 0
+    while any(k.startswith(f"{prefix}{i}.") for k in state):
+        i += 1
+    return i
+
+
+def _generator_config(state: dict) -> GeneratorConfig:
+    style = [state[f"style_encoder.body.{i}.conv.weight"].shape[0] for i in range(5)]
+    return GeneratorConfig(
+        base_channels=state["content_encoder.model_preparation.0.conv.weight"].shape[0],
+        content_res_blocks=_count(state, "content_encoder.model_postprocess.0.model."),
+        decoder_res_blocks=_count(state, "decoder.body.0.model."),
+        style_dim=state["style_encoder.head.1.weight"].shape[0],
+        style_channels=tuple(style),
+        mlp_dim=state["decoder.adain_net.model.0.fc.weight"].shape[0],
+        skip_channels=state["decoder.skip_preprocess.0.0.conv.weight"].shape[0],
+    )
+
+
+def _enhancer_config(state: dict) -> EnhancerConfig:
+    first = state["conv_first.weight"]
+    return EnhancerConfig(
+        in_channels=first.shape[1],
+        out_channels=state["conv_last.weight"].shape[0],
+        features=first.shape[0],
+        blocks=_count(state, "RRDB_trunk."),
+        growth=state["RRDB_trunk.0.RDB1.conv1.weight"].shape[0],
+    )
+
+
+# ---------------------------------------------------------------- writing our format
+
+
+def save_safetensors(
+    path: Path,
+    net: Generator | Enhancer | dict[str, torch.Tensor],
+    kind: str,
+    *,
+    presets: dict[str, tuple[float, ...]] | None = None,
+    provenance: dict | None = None,
+    half: bool = False,
+) -> str:
+    """Write weights with their metadata atomically; returns the file's sha256."""
+    state = net.state_dict() if isinstance(net, torch.nn.Module) else net
+    dtype = torch.float16 if half else torch.float32
+    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in state.items()}
+    meta = {
+        "format": "hidt",
+        "format_version": FORMAT_VERSION,
+        "hidt_kind": kind,
+        "presets": json.dumps({k: list(v) for k, v in (presets or {}).items()}),
+        "provenance": json.dumps(provenance or {}),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        save_file(tensors, str(tmp), metadata=meta)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return sha256_of(path)
+
+
+def write_manifest(folder: Path) -> Path:
+    """(Re)write `manifest.json` listing every .safetensors file in folder with its sha256."""
+    files = {
+        p.name: {"sha256": sha256_of(p), "bytes": p.stat().st_size}
+        for p in sorted(folder.glob("*.safetensors"))
+    }
+    manifest = folder / MANIFEST
+    manifest.write_text(json.dumps({"files": files}, indent=2) + "\n")
+    return manifest
+
+
+def parameter_count(state: dict[str, torch.Tensor]) -> int:
+    """Learned parameters (AdaIN running statistics are buffers, not parameters)."""
+    return sum(v.numel() for k, v in state.items() if not k.endswith(("running_mean", "running_var")))
