@@ -1,0 +1,1 @@
+"""The `hidt` command line: one module per command, wired together in app.py."""

@@ -1,0 +1,41 @@
+"""The `hidt` Typer app: registers one command per module and runs with clean signal handling."""
+
+from __future__ import annotations
+
+import signal
+
+import typer
+
+from hidt_cli.cli.enhance import enhance
+from hidt_cli.cli.sample_styles import sample_styles
+from hidt_cli.cli.swap import swap
+from hidt_cli.cli.timelapse import timelapse
+from hidt_cli.cli.translate import translate
+from hidt_cli.cli.weights_cmds import convert_weights, info, styles
+
+app = typer.Typer(
+    name="hidt",
+    help="Change the time of day of photos (HiDT): day, sunset, blue hour, night and back.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command()(translate)
+app.command()(swap)
+app.command("sample-styles")(sample_styles)
+app.command()(timelapse)
+app.command()(enhance)
+app.command()(styles)
+app.command()(info)
+app.command("convert-weights")(convert_weights)
+
+
+def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    """Entry point: SIGTERM stops a batch like Ctrl-C (no partial files, a summary)."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    app()

@@ -1,0 +1,221 @@
+"""What every command shares: option types, exit codes, one-line errors, progress bars,
+model loading and style selection. Commands parse, report and exit; the maths lives in the
+pipeline."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import torch
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from hidt_cli.io.images import ImageError, read_image
+from hidt_cli.io.video import VideoError
+from hidt_cli.pipeline import HiDT, StyleError, load, to_tensor_255
+from hidt_cli.styles import sample_prior
+from hidt_cli.weights import WeightsError
+
+# Exit codes (documented in README).
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+EXIT_WEIGHTS = 3
+EXIT_INPUT = 4
+EXIT_INTERRUPTED = 130
+
+stderr = Console(stderr=True, highlight=False)
+
+
+class CommandError(Exception):
+    """An error to report as one line, with the exit code it maps to."""
+
+    def __init__(self, message: str, code: int = EXIT_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    raise CommandError(message, code)
+
+
+@contextmanager
+def reported_errors(debug: bool) -> Iterator[None]:
+    """Turn known errors into one line on stderr and an exit code; --debug adds the traceback."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        stderr.print("hidt: interrupted", style="yellow")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # noqa: BLE001 - every error becomes one readable line
+        code, message = _classify(exc)
+        if debug:
+            traceback.print_exc()
+        stderr.print(f"hidt: error: {message}", style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(code) from None
+
+
+def _classify(exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, CommandError):
+        return exc.code, str(exc)
+    if isinstance(exc, WeightsError):
+        return EXIT_WEIGHTS, str(exc)
+    if isinstance(exc, (ImageError, VideoError)):
+        return EXIT_INPUT, str(exc)
+    if isinstance(exc, (StyleError, ValueError)):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return EXIT_INPUT, "out of GPU memory: try a smaller --batch-size or --inference-size"
+    return 1, f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
+
+
+# ------------------------------------------------------------------ shared options
+
+Weights = Annotated[
+    str | None,
+    typer.Option(
+        "--weights",
+        "-w",
+        help="Generator weights: FILE, FOLDER, or hf://owner/repo/file[@rev]. Default: shipped.",
+        rich_help_panel="Model",
+    ),
+]
+EnhancerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--enhancer",
+        help="Enhancer (G_enh) weights; default: the one beside the generator.",
+        rich_help_panel="Model",
+    ),
+]
+Device = Annotated[
+    str,
+    typer.Option(help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel="Model"),
+]
+Fp32 = Annotated[
+    bool, typer.Option("--fp32", help="Float32 on CUDA instead of bf16.", rich_help_panel="Model")
+]
+InferenceSize = Annotated[
+    int,
+    typer.Option(
+        "--inference-size",
+        help="Shorter side the networks see (multiple of 16).",
+        rich_help_panel="Model",
+    ),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+StyleImage = Annotated[
+    Path | None,
+    typer.Option("--style", "-s", help="Take the style from this image.", rich_help_panel="Style"),
+]
+Preset = Annotated[
+    str | None,
+    typer.Option("--preset", "-p", help="A named style of the weights (see 'hidt styles').", rich_help_panel="Style"),
+]
+StyleCode = Annotated[
+    str | None,
+    typer.Option("--style-code", help="A style code 'a,b,c' (write --style-code=-0.5,-1,-1).", rich_help_panel="Style"),
+]
+Seed = Annotated[
+    int | None, typer.Option(help="Seed for styles sampled from the prior.", rich_help_panel="Style")
+]
+Hires = Annotated[
+    bool,
+    typer.Option("--hires", help="High-resolution output through the 16-crop enhancer (4× the inference size)."),
+]
+
+
+def load_model(weights: str | None, enhancer: str | None, device: str, fp32: bool) -> HiDT:
+    """Load weights, mapping problems to the weights exit code."""
+    try:
+        return load(weights, enhancer, device=device, dtype=torch.float32 if fp32 else None)
+    except ValueError as exc:  # a bad --device
+        fail(str(exc), EXIT_USAGE)
+
+
+@dataclass
+class StyleChoice:
+    """The style(s) a command applies, each with the name its outputs are suffixed with."""
+
+    codes: torch.Tensor  # K×style_dim
+    labels: list[str]
+
+
+def choose_style(
+    model: HiDT,
+    *,
+    style: Path | None,
+    preset: str | None,
+    style_code: str | None,
+    random: int | None = None,
+    seed: int | None = None,
+    inference_size: int = 256,
+    required: bool = True,
+) -> StyleChoice | None:
+    """Exactly one of --style, --preset, --style-code, --random → the style codes to apply."""
+    given = [n for n, v in (("--style", style), ("--preset", preset), ("--style-code", style_code), ("--random", random)) if v is not None]
+    if len(given) > 1:
+        fail(f"give only one of {', '.join(given)}")
+    if not given:
+        if required:
+            fail("choose a style: --style IMAGE, --preset NAME, --style-code A,B,C or --random N")
+        return None
+    if style is not None:
+        image = read_image(style)
+        code = model.styles_of_images(to_tensor_255(image.rgb, model.device), inference_size).cpu()
+        return StyleChoice(code, [style.stem])
+    if preset is not None:
+        if preset not in model.presets:
+            fail(model.unknown_preset_message(preset))
+        return StyleChoice(model.style_code(preset), [preset])
+    if style_code is not None:
+        return StyleChoice(model.parse_style(style_code), ["style"])
+    if random < 1:
+        fail("--random needs at least 1 style")
+    codes = sample_prior(random, seed, model.style_dim)
+    return StyleChoice(codes, [f"random{i}" for i in range(random)])
+
+
+def progress(quiet: bool, transient: bool = False) -> Progress:
+    """A rich progress bar on stderr; disabled by --quiet."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=quiet,
+        transient=transient,
+    )
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def note(message: str, quiet: bool) -> None:
+    """An informational line on stderr unless --quiet."""
+    if not quiet:
+        stderr.print(message, markup=False, soft_wrap=True)

@@ -1,0 +1,5 @@
+"""Placeholder: being written."""
+
+
+def enhance() -> None:
+    raise NotImplementedError

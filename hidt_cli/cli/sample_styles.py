@@ -1,0 +1,5 @@
+"""Placeholder: being written."""
+
+
+def sample_styles() -> None:
+    raise NotImplementedError

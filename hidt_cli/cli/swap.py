@@ -1,0 +1,5 @@
+"""Placeholder: being written."""
+
+
+def swap() -> None:
+    raise NotImplementedError

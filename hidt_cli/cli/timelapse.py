@@ -1,0 +1,5 @@
+"""Placeholder: being written."""
+
+
+def timelapse() -> None:
+    raise NotImplementedError

@@ -1,0 +1,273 @@
+"""`hidt translate`: files, folders, globs or stdin to another time of day."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import defaultdict
+from concurrent.futures import CancelledError
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import torch
+import typer
+
+from hidt_cli.cli import common
+from hidt_cli.cli.batch import BackgroundWriter, BatchReport, Outcome, read_ahead
+from hidt_cli.cli.common import CommandError, EXIT_USAGE, fail
+from hidt_cli.io.images import (
+    DEFAULT_MAX_PIXELS,
+    SUPPORTED_OUTPUT_FORMATS,
+    LoadedImage,
+    encode_image,
+    format_for_path,
+    read_image,
+    write_image,
+)
+from hidt_cli.io.paths import InputItem, expand_inputs, find_collisions, output_path
+from hidt_cli.pipeline import HiDT, resize_pm1, to_tensor_255, to_uint8
+
+
+@dataclass
+class Job:
+    """One input and the output file of each style applied to it."""
+
+    item: InputItem
+    outputs: list[Path]
+
+
+@dataclass
+class RenderOptions:
+    hires: bool
+    inference_size: int
+    native_size: bool
+    batch_size: int
+    fmt: str | None
+    quality: int
+    overwrite: bool
+
+
+def translate(
+    inputs: Annotated[list[str], typer.Argument(help="Image files, folders, globs, or - for stdin.")],
+    style: common.StyleImage = None,
+    preset: common.Preset = None,
+    style_code: common.StyleCode = None,
+    random: Annotated[
+        int | None, typer.Option("--random", help="N styles sampled from the prior per input.", rich_help_panel="Style")
+    ] = None,
+    seed: common.Seed = None,
+    hires: common.Hires = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file for a single result; - for stdout.")] = None,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", "-d", help="Folder for outputs (keeps the inputs' layout).")] = None,
+    suffix: Annotated[str | None, typer.Option(help="Appended to each input's name; default: _<style>.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="jpg, png or webp; default: the input's.")] = None,
+    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality.")] = 95,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")] = False,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Images per device batch; default 8 on GPU, 1 on CPU.")] = None,
+    native_size: Annotated[bool, typer.Option("--native-size", help="Keep the processing size instead of the input's size.")] = False,
+    max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels than this.")] = DEFAULT_MAX_PIXELS,
+    inference_size: common.InferenceSize = 256,
+    weights: common.Weights = None,
+    enhancer: common.EnhancerOpt = None,
+    device: common.Device = "auto",
+    fp32: common.Fp32 = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout.")] = False,
+    quiet: common.Quiet = False,
+    debug: common.Debug = False,
+) -> None:
+    """Translate photos to another time of day (style image, preset, style code or random)."""
+    with common.reported_errors(debug):
+        if fmt is not None and fmt.lower().replace("jpeg", "jpg") not in SUPPORTED_OUTPUT_FORMATS:
+            fail(f"--format {fmt}: use one of {', '.join(SUPPORTED_OUTPUT_FORMATS)}")
+        fmt = fmt.lower().replace("jpeg", "jpg") if fmt else None
+        if output is not None and output_dir is not None:
+            fail("give either --output or --output-dir, not both")
+        items, problems = expand_inputs(inputs, recursive=recursive)
+        model = common.load_model(weights, enhancer, device, fp32)
+        if hires and model.enhancer is None:
+            fail("--hires needs enhancer weights (--enhancer FILE)", common.EXIT_WEIGHTS)
+        choice = common.choose_style(
+            model, style=style, preset=preset, style_code=style_code, random=random,
+            seed=seed, inference_size=inference_size,
+        )
+        options = RenderOptions(
+            hires, inference_size, native_size,
+            batch_size or (8 if model.device.type == "cuda" else 1),
+            fmt, quality, overwrite,
+        )
+        to_stdout = output is not None and str(output) == "-"
+        report = BatchReport()
+        for problem in problems:
+            report.add(Outcome(problem.split(":")[0], "failed", error=problem))
+        jobs = _plan(items, choice.labels, output, output_dir, suffix, fmt, report)
+        pending = [job for job in jobs if not _already_done(job, overwrite, to_stdout, report)]
+        interrupted = False
+        try:
+            _run(model, choice.codes, pending, options, to_stdout, max_pixels, quiet, report)
+        except KeyboardInterrupt:
+            interrupted = True
+        code = report.finish(quiet=quiet, as_json=as_json, interrupted=interrupted)
+        if interrupted:
+            code = common.EXIT_INTERRUPTED
+        elif not report.outcomes:
+            fail("no inputs to translate", common.EXIT_INPUT)
+        raise typer.Exit(code)
+
+
+def _plan(items, labels, output, output_dir, suffix, fmt, report) -> list[Job]:
+    """Name every output up front, so that collisions are refused before any work is done."""
+    results = len(items) * len(labels)
+    if output is not None and results != 1:
+        fail(f"--output names one file but there are {results} results: use --output-dir")
+    if output is not None and str(output) != "-":
+        format_for_path(output)  # an unknown suffix is a usage error now, not after the work
+    jobs: list[Job] = []
+    for item in items:
+        try:
+            outputs = [
+                output_path(
+                    item,
+                    output=output,
+                    output_dir=output_dir,
+                    suffix=_suffix(suffix, label, len(labels)),
+                    fmt=fmt,
+                )
+                for label in labels
+            ]
+        except ValueError as exc:
+            report.add(Outcome(str(item.path), "failed", error=str(exc)))
+            continue
+        jobs.append(Job(item, outputs))
+    collisions = find_collisions((job.item, out) for job in jobs for out in job.outputs)
+    if collisions:
+        target, clashing = next(iter(collisions.items()))
+        names = ", ".join(str(i.path) for i in clashing)
+        fail(f"{target}: several inputs would write this output ({names}); use --output-dir or --suffix")
+    return jobs
+
+
+def _suffix(user_suffix: str | None, label: str, count: int) -> str:
+    if user_suffix is None:
+        return f"_{label}"
+    return f"{user_suffix}_{label}" if count > 1 else user_suffix
+
+
+def _already_done(job: Job, overwrite: bool, to_stdout: bool, report: BatchReport) -> bool:
+    """Outputs that exist are kept unless --overwrite, so a rerun resumes where it stopped."""
+    if overwrite or to_stdout or not all(os.path.lexists(p) for p in job.outputs):
+        return False
+    report.add(Outcome(str(job.item.path), "skipped", [str(p) for p in job.outputs]))
+    return True
+
+
+def _read(job: Job, max_pixels: int) -> LoadedImage:
+    if job.item.is_stdin:
+        return read_image(sys.stdin.buffer.read(), max_pixels=max_pixels)
+    return read_image(job.item.path, max_pixels=max_pixels)
+
+
+def _run(model, codes, jobs, options, to_stdout, max_pixels, quiet, report) -> None:
+    """Read ahead → translate in batches of equal-sized photos → write behind."""
+    writer = BackgroundWriter()
+    written: dict[int, list] = defaultdict(list)
+    batch: list[tuple[Job, LoadedImage]] = []
+    try:
+        with common.progress(quiet) as bar:
+            task = bar.add_task("translating", total=len(jobs))
+            for job, loaded in read_ahead(jobs, lambda j: _read(j, max_pixels)):
+                if isinstance(loaded, Exception):
+                    report.add(Outcome(str(job.item.path), "failed", error=_one_line(loaded, job)))
+                    bar.advance(task)
+                    continue
+                for note in loaded.notes:
+                    common.note(f"{job.item.path}: {note}", quiet)
+                if batch and not _batchable(batch[0][1], loaded, codes, options):
+                    _render(model, codes, batch, options, to_stdout, writer, written, report)
+                    bar.advance(task, len(batch))
+                    batch = []
+                batch.append((job, loaded))
+                if len(batch) >= options.batch_size or len(codes) > 1:
+                    _render(model, codes, batch, options, to_stdout, writer, written, report)
+                    bar.advance(task, len(batch))
+                    batch = []
+            if batch:
+                _render(model, codes, batch, options, to_stdout, writer, written, report)
+                bar.advance(task, len(batch))
+            _settle(writer.drain(), jobs, written, report)
+    except KeyboardInterrupt:
+        writer.abort()
+        _settle(writer.drain(), jobs, written, report)
+        raise
+    finally:
+        writer.close()
+
+
+def _batchable(first: LoadedImage, other: LoadedImage, codes, options: RenderOptions) -> bool:
+    return len(codes) == 1 and first.rgb.shape == other.rgb.shape
+
+
+def _render(model: HiDT, codes, batch, options: RenderOptions, to_stdout, writer, written, report) -> None:
+    """Translate a batch of equal-sized photos (or one photo with several styles) and queue
+    their outputs for writing."""
+    images = torch.cat([to_tensor_255(loaded.rgb, model.device) for _, loaded in batch])
+    styles = codes if len(codes) > 1 else codes.expand(len(batch), -1)
+    try:
+        out = model.translate_tensor(
+            images, styles, hires_output=options.hires,
+            inference_size=options.inference_size, max_batch=options.batch_size,
+        )
+        if not options.native_size:
+            out = resize_pm1(out, tuple(images.shape[-2:]))
+        pixels = to_uint8(out)
+    except (RuntimeError, ValueError) as exc:
+        for job, _ in batch:
+            report.add(Outcome(str(job.item.path), "failed", error=f"{job.item.path}: {exc}"))
+        return
+    for b, (job, loaded) in enumerate(batch):
+        results = pixels[b : b + 1] if len(codes) == 1 else pixels
+        alpha = _alpha_for(loaded.alpha, results.shape[1:3])
+        for rgb, target in zip(results, job.outputs):
+            if to_stdout:
+                data = encode_image(rgb, alpha, fmt=options.fmt or "png", quality=options.quality,
+                                    icc_profile=loaded.icc_profile)
+                sys.stdout.buffer.write(data)
+                sys.stdout.buffer.flush()
+                written[id(job)].append((target, None))
+                continue
+            writer.submit(
+                (id(job), target), write_image, target, rgb, alpha, fmt=options.fmt,
+                quality=options.quality, icc_profile=loaded.icc_profile, overwrite=options.overwrite,
+            )
+
+
+def _alpha_for(alpha: np.ndarray | None, shape) -> np.ndarray | None:
+    """The input's alpha, resized only when the output keeps the processing size."""
+    if alpha is None or alpha.shape == tuple(shape):
+        return alpha
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(alpha).resize((shape[1], shape[0]), Image.BILINEAR))
+
+
+def _settle(done, jobs: list[Job], written, report: BatchReport) -> None:
+    """Turn finished writes into one outcome per input (converted only if every output was)."""
+    for (job_id, target), error in done:
+        if not isinstance(error, CancelledError):
+            written[job_id].append((target, error))
+    for job in jobs:
+        results = written.pop(id(job), None)
+        if not results:
+            continue
+        errors = [e for _, e in results if e is not None]
+        if errors:
+            report.add(Outcome(str(job.item.path), "failed", error=_one_line(errors[0], job)))
+        elif len(results) == len(job.outputs):
+            report.add(Outcome(str(job.item.path), "converted", [str(t) for t, _ in results]))
+
+
+def _one_line(exc: Exception, job: Job) -> str:
+    text = str(exc)
+    return text if text.startswith(str(job.item.path)) or ": " in text else f"{job.item.path}: {text}"

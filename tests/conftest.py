@@ -1,0 +1,71 @@
+"""Shared fixtures: tiny random-weight models saved the way real weights are, generated
+photos, and the shared parity data (skipped with a reason when absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from hidt_cli.models import Enhancer, EnhancerConfig, Generator, GeneratorConfig
+from hidt_cli.weights import save_safetensors, write_manifest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+TINY_GENERATOR = GeneratorConfig(
+    base_channels=8,
+    content_res_blocks=1,
+    decoder_res_blocks=1,
+    style_channels=(8, 16, 16, 16, 16),
+    mlp_dim=16,
+)
+TINY_ENHANCER = EnhancerConfig(features=8, blocks=1, growth=4)
+TINY_PRESETS = {"night": (-0.5, -1.0, -1.0), "day": (0.2, 0.5, 0.3)}
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> Path:
+    """A folder with a tiny generator and enhancer in our safetensors format, with a manifest."""
+    folder = tmp_path_factory.mktemp("tiny_weights")
+    torch.manual_seed(0)
+    save_safetensors(
+        folder / "generator.safetensors",
+        Generator(TINY_GENERATOR),
+        "generator",
+        presets=TINY_PRESETS,
+        provenance={"note": "random weights for tests"},
+    )
+    save_safetensors(folder / "enhancer.safetensors", Enhancer(TINY_ENHANCER), "enhancer")
+    write_manifest(folder)
+    return folder
+
+
+def make_photo(width: int = 96, height: int = 64, seed: int = 0) -> np.ndarray:
+    """A small synthetic photo: a sky-to-ground gradient with a few coloured blocks."""
+    rng = np.random.default_rng(seed)
+    y = np.linspace(0, 1, height)[:, None, None]
+    image = np.concatenate([120 + 100 * (1 - y), 140 + 60 * (1 - y), 200 - 120 * y], axis=2)
+    image = np.broadcast_to(image, (height, width, 3)).copy()
+    for _ in range(4):
+        x0, y0 = rng.integers(0, width - 8), rng.integers(0, height - 8)
+        image[y0 : y0 + 8, x0 : x0 + 8] = rng.integers(0, 255, 3)
+    return image.clip(0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    """A generated 96×64 JPEG photo in its own folder."""
+    path = tmp_path / "inputs" / "photo.jpg"
+    path.parent.mkdir()
+    Image.fromarray(make_photo()).save(path, quality=95)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """../shared (parity checkpoints and training photos); tests that need it skip without it."""
+    if not (SHARED / "parity" / "fixtures.npz").is_file():
+        pytest.skip(f"shared data not found at {SHARED} (parity fixtures and photos live there)")
+    return SHARED
