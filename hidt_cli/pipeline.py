@@ -184,12 +184,12 @@ class HiDT:
         """A preset name, an image (path, PIL or uint8 array) or a vector → 1×style_dim."""
         if isinstance(style, str) and style in self.presets:
             return torch.tensor([self.presets[style]], dtype=torch.float32)
+        if isinstance(style, str) and not os.path.exists(style):
+            raise StyleError(f"{self.unknown_preset_message(style)}, and no such image file")
         if isinstance(style, (str, os.PathLike, Image.Image)) or (
             isinstance(style, np.ndarray) and style.ndim == 3
         ):
             return self.styles_of_images(self._image_255(style), inference_size).cpu()
-        if isinstance(style, str):
-            raise StyleError(self.unknown_preset_message(style))
         code = torch.as_tensor(np.asarray(style, dtype=np.float32)).reshape(1, -1)
         if code.shape[1] != self.style_dim or not torch.isfinite(code).all():
             raise StyleError(f"a style code needs {self.style_dim} finite numbers, got {style!r}")
@@ -223,12 +223,12 @@ class HiDT:
         *,
         hires_output: bool = False,
         inference_size: int = 256,
-        max_batch: int = 16,
+        max_batch: int = 8,
     ) -> torch.Tensor:
         """B×3×H×W photos in [0, 255] with K styles (K = B, or B = 1 and any K) →
         K×3×h×w in [−1, 1] at processing size (×4 with `hires_output`).
 
-        The decoder runs on at most `max_batch` images at a time (a hi-res image counts as one
+        The decoder renders at most `max_batch` results at a time (a hi-res result is one
         batch of 16 crops), which bounds memory when one photo gets many styles.
         """
         check_inference_size(inference_size)
@@ -243,7 +243,7 @@ class HiDT:
             x = hires.resize_255(images_255.to(self.device), shape, "bicubic") / 127.5 - 1
         content = self.encode_content(x)
         per_style = hires.SHIFTS**2 if hires_output else 1
-        step = max(1, max_batch // per_style) if hires_output else max_batch
+        step = max(1, max_batch)
         outputs = []
         for start in range(0, k, step):
             chunk = styles[start : start + step].to(self.device, torch.float32)
