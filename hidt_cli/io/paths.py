@@ -1,0 +1,176 @@
+"""Turn command-line inputs (files, folders, globs, '-') into work items; name their outputs."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+STDIN = "-"
+
+_OUTPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One input; `relative` is its place under the folder it was found in, kept in output_dir."""
+
+    path: Path
+    relative: Path
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path == Path(STDIN)
+
+
+def expand_inputs(
+    specs: Sequence[str], *, recursive: bool = False
+) -> tuple[list[InputItem], list[str]]:
+    """Resolve specs into items, plus one-line problems for specs that matched nothing or failed.
+
+    Items follow the order of the specs, each spec's matches sorted; an input reached twice
+    (same real path) is kept once, where it was first found.
+    """
+    items: list[InputItem] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for spec in specs:
+        found = _expand_spec(spec, recursive, problems)
+        for item in sorted(found, key=lambda found_item: found_item.relative.parts):
+            key = STDIN if item.is_stdin else os.path.realpath(item.path)
+            if key not in seen:
+                seen.add(key)
+                items.append(item)
+    return items, problems
+
+
+def output_path(
+    item: InputItem, *, output: Path | None, output_dir: Path | None, suffix: str, fmt: str | None
+) -> Path:
+    """`output` if given, else <output_dir or input's folder>/<relative parent>/<stem><suffix>.<ext>
+
+    ext is `fmt` (one of images.SUPPORTED_OUTPUT_FORMATS) or else the input's own suffix when
+    that is writable, else png. Raises ValueError rather than name an output over its own input.
+    """
+    if output is not None:
+        target = output
+    elif item.is_stdin:
+        raise ValueError(f"{STDIN}: reading from stdin needs an explicit output path")
+    else:
+        own = item.path.suffix
+        ext = fmt or (own[1:] if own.lower() in _OUTPUT_SUFFIXES else "png")
+        folder = output_dir / item.relative.parent if output_dir is not None else item.path.parent
+        target = folder / f"{item.path.stem}{suffix}.{ext}"
+    if not item.is_stdin and _same_file(target, item.path):
+        raise ValueError(f"{target}: output would overwrite the input")
+    return target
+
+
+def find_collisions(pairs: Iterable[tuple[InputItem, Path]]) -> dict[Path, list[InputItem]]:
+    """Outputs that more than one input would write, so the caller can refuse before any work."""
+    by_output: dict[str, list[tuple[Path, InputItem]]] = defaultdict(list)
+    for item, target in pairs:
+        by_output[os.path.realpath(target)].append((target, item))
+    return {
+        group[0][0]: [item for _, item in group] for group in by_output.values() if len(group) > 1
+    }
+
+
+def find_input_overwrites(pairs: Iterable[tuple[InputItem, Path]]) -> list[tuple[InputItem, Path]]:
+    """Pairs whose output is one of the inputs (e.g. a rerun on a folder with earlier results)."""
+    pairs = list(pairs)
+    inputs = {os.path.realpath(item.path) for item, _ in pairs if not item.is_stdin}
+    return [(item, target) for item, target in pairs if os.path.realpath(target) in inputs]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Real paths catch symlinks and '..'; samefile adds hard links and case-insensitive names."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # the output does not exist yet
+        return False
+
+
+def _expand_spec(spec: str, recursive: bool, problems: list[str]) -> list[InputItem]:
+    if spec == STDIN:
+        return [InputItem(Path(STDIN), Path(STDIN))]
+    path = Path(spec)
+    if os.path.isdir(path):
+        found = [
+            InputItem(file, file.relative_to(path))
+            for file in _walk_files(path, None if recursive else 0, problems)
+            if file.suffix.lower() in IMAGE_SUFFIXES
+        ]
+        if not found:
+            problems.append(f"{spec}: no image files found")
+        return found
+    if os.path.lexists(path):  # any suffix: a non-image then fails loudly when read
+        return [InputItem(path, Path(path.name))]
+    if not _GLOB_CHARS & set(spec):
+        problems.append(f"{spec}: no such file or directory")
+        return []
+    found = _glob(path, recursive, problems)
+    if not found:
+        problems.append(f"{spec}: no files match")
+    return found
+
+
+def _glob(pattern: Path, recursive: bool, problems: list[str]) -> list[InputItem]:
+    """Match with our own walker, which, unlike glob's '**', ends on symlink loops; matches keep
+    their layout relative to the pattern's fixed leading folders."""
+    parts = pattern.parts
+    fixed = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
+    base = Path(*parts[:fixed]) if fixed else Path(".")
+    if not os.path.isdir(base):
+        return []
+    wanted = [("*" if part == "**" and not recursive else part) for part in parts[fixed:]]
+    depth = None if "**" in wanted else len(wanted) - 1
+    return [
+        InputItem(file, file.relative_to(base))
+        for file in _walk_files(base, depth, problems)
+        if _match(wanted, file.relative_to(base).parts)
+    ]
+
+
+def _match(pattern: Sequence[str], parts: Sequence[str]) -> bool:
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":  # zero or more folders
+        return any(_match(pattern[1:], parts[start:]) for start in range(len(parts) + 1))
+    return bool(parts) and fnmatch.fnmatch(parts[0], pattern[0]) and _match(pattern[1:], parts[1:])
+
+
+def _walk_files(root: Path, max_depth: int | None, problems: list[str]) -> Iterator[Path]:
+    """Non-hidden files (so not our '.name.*.tmp' outputs in progress either), down to max_depth
+    folders below root. Symlinked folders are followed after all real ones and each real folder
+    is listed once, so loops end and files keep their most direct path."""
+    visited: set[str] = set()
+    folders: list[tuple[Path, int]] = [(root, 0)]
+    linked: list[tuple[Path, int]] = []
+    while folders or linked:
+        folder, depth = (folders or linked).pop()
+        real = os.path.realpath(folder)
+        if real in visited:
+            continue
+        visited.add(real)
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            problems.append(f"{folder}: cannot list folder ({(exc.strerror or str(exc)).lower()})")
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if not entry.is_dir():
+                yield Path(folder, entry.name)
+            elif max_depth is None or depth < max_depth:
+                queue = linked if entry.is_symlink() else folders
+                queue.append((Path(folder, entry.name), depth + 1))
