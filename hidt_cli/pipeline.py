@@ -326,7 +326,7 @@ def load(
         enhancer_path = resolve(generator_path.parent, "enhancer")
     generator = load_weights(generator_path, "generator", source=_source(weights, generator_path))
     enhancer_weights = (
-        load_weights(enhancer_path, "enhancer", source=_source(enhancer, enhancer_path))
+        load_weights(enhancer_path, "enhancer", source=_source(enhancer or weights, enhancer_path))
         if enhancer_path
         else None
     )

@@ -10,7 +10,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 BACKGROUND = (24, 24, 24)
 GAP = 4
-CAPTION_HEIGHT = 16
+
+
+def _caption_font(cell_height: int) -> ImageFont.ImageFont:
+    """A caption font that stays readable next to large cells."""
+    return ImageFont.load_default(size=max(11, cell_height // 24))
 
 
 def _fit(image: np.ndarray, height: int) -> Image.Image:
@@ -34,7 +38,8 @@ def grid(
         max((r[j].width for r in rows if j < len(r) and r[j] is not None), default=cell_height)
         for j in range(columns)
     ]
-    caption = CAPTION_HEIGHT if captions else 0
+    font = _caption_font(cell_height)
+    caption = int(font.size * 1.5) if captions else 0
     row_height = cell_height + caption
     canvas = Image.new(
         "RGB",
@@ -42,7 +47,6 @@ def grid(
         BACKGROUND,
     )
     draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default()
     for i, row in enumerate(rows):
         y = GAP + i * (row_height + GAP)
         x = GAP

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,14 +136,29 @@ def _download(url: str) -> Path:
 # ---------------------------------------------------------------- reading files
 
 
-def load(path: Path, kind: str, source: str | None = None) -> LoadedWeights:
+KIND_PREFIXES = {"content_encoder.": "generator", "conv_first.": "enhancer"}
+
+
+def detect_kind(state: dict[str, torch.Tensor], path: Path) -> str:
+    """The network a state dict holds, from a key prefix only one of them has."""
+    for key in state:
+        for prefix, kind in KIND_PREFIXES.items():
+            if key.startswith(prefix):
+                return kind
+    raise WeightsError(
+        f"{path}: neither a HiDT generator nor an enhancer (no content_encoder.* or conv_first.* keys)"
+    )
+
+
+def load(path: Path, kind: str | None, source: str | None = None) -> LoadedWeights:
     """Read a generator or enhancer checkpoint (published pickle or our safetensors),
-    verified against a manifest beside it when there is one."""
+    verified against a manifest beside it when there is one; kind None reads it off the keys."""
     path = Path(path)
     digest = sha256_of(path)
     _verify_manifest(path, digest)
     if path.suffix == ".safetensors":
         state, meta = _read_safetensors(path)
+        kind = kind or meta.get("hidt_kind") or detect_kind(state, path)
         if meta.get("hidt_kind", kind) != kind:
             raise WeightsError(f"{path}: holds a {meta['hidt_kind']}, not a {kind}")
         presets = {k: tuple(v) for k, v in json.loads(meta.get("presets", "{}")).items()}
@@ -150,6 +166,7 @@ def load(path: Path, kind: str, source: str | None = None) -> LoadedWeights:
         fmt = "safetensors"
     else:
         state = _read_published(path)
+        kind = kind or detect_kind(state, path)
         presets = dict(PUBLISHED_PRESETS) if kind == "generator" else {}
         provenance, fmt = {}, "published"
     _check_finite(state, path)
@@ -163,10 +180,9 @@ def _read_published(path: Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "unsupported content"
         raise WeightsError(
             f"{path}: refused: the checkpoint holds pickled objects that are not plain tensors "
-            f"(only weights_only loading is allowed): {first}"
+            f"(only weights_only loading is allowed){_unpickler_reason(str(exc))}"
         ) from None
     except (RuntimeError, OSError, EOFError, ValueError) as exc:
         raise WeightsError(f"{path}: not a readable PyTorch checkpoint ({exc})") from None
@@ -175,6 +191,13 @@ def _read_published(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise WeightsError(f"{path}: not a state dict of tensors")
     return {k.removeprefix("module."): v.float() for k, v in obj.items()}
+
+
+def _unpickler_reason(message: str) -> str:
+    """The line of torch's long unpickling message that names the refused object."""
+    clean = re.sub(r"\x1b\[[0-9;]*m", "", message)
+    line = next((ln for ln in clean.splitlines() if "Unsupported" in ln), "")
+    return f": {line.split('error:')[-1].split(' was not')[0].strip()}" if line else ""
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -317,4 +340,5 @@ def write_manifest(folder: Path) -> Path:
 
 def parameter_count(state: dict[str, torch.Tensor]) -> int:
     """Learned parameters (AdaIN running statistics are buffers, not parameters)."""
-    return sum(v.numel() for k, v in state.items() if not k.endswith(("running_mean", "running_var")))
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
+    return sum(v.numel() for k, v in state.items() if not k.endswith(buffers))
