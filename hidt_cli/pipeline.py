@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -95,7 +95,7 @@ class HiDT:
     ) -> None:
         self.device = pick_device(device)
         self.dtype = dtype or (torch.bfloat16 if self.device.type == "cuda" else torch.float32)
-        memory_format = torch.channels_last if self.device.type == "cuda" else torch.preserve_format
+        memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
         self.generator = generator.eval().to(self.device, memory_format=memory_format)
         self.enhancer = enhancer.eval().to(self.device, memory_format=memory_format) if enhancer else None
         self.presets = dict(presets or {})
@@ -226,11 +226,29 @@ class HiDT:
         max_batch: int = 8,
     ) -> torch.Tensor:
         """B×3×H×W photos in [0, 255] with K styles (K = B, or B = 1 and any K) →
-        K×3×h×w in [−1, 1] at processing size (×4 with `hires_output`).
+        K×3×h×w in [−1, 1] at processing size (×4 with `hires_output`)."""
+        return torch.cat(
+            list(
+                self.iter_translate(
+                    images_255, styles, hires_output=hires_output,
+                    inference_size=inference_size, max_batch=max_batch,
+                )
+            )
+        )
 
-        The decoder renders at most `max_batch` results at a time (a hi-res result is one
-        batch of 16 crops), which bounds memory when one photo gets many styles.
-        """
+    @torch.inference_mode()
+    def iter_translate(
+        self,
+        images_255: torch.Tensor,
+        styles: torch.Tensor,
+        *,
+        hires_output: bool = False,
+        inference_size: int = 256,
+        max_batch: int = 8,
+    ) -> Iterator[torch.Tensor]:
+        """As `translate_tensor`, but yields the results `max_batch` at a time as they are
+        decoded (a hi-res result is one batch of 16 crops), so that a long sequence of styles —
+        a timelapse — never sits in memory whole. Contents are encoded once."""
         check_inference_size(inference_size)
         b, k = len(images_255), len(styles)
         if b != k and b != 1:
@@ -244,7 +262,6 @@ class HiDT:
         content = self.encode_content(x)
         per_style = hires.SHIFTS**2 if hires_output else 1
         step = max(1, max_batch)
-        outputs = []
         for start in range(0, k, step):
             chunk = styles[start : start + step].to(self.device, torch.float32)
             part = content if b == 1 else _slice(content, start * per_style, len(chunk) * per_style)
@@ -253,8 +270,7 @@ class HiDT:
                     part = _tile(part, len(chunk))
                 chunk = chunk.repeat_interleave(per_style, 0)
             out = self.decode(part, chunk)
-            outputs.append(self.enhance(hires.merge_input(out)) if hires_output else out)
-        return torch.cat(outputs)
+            yield self.enhance(hires.merge_input(out)) if hires_output else out
 
     def translate(
         self,

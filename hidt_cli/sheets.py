@@ -10,11 +10,18 @@ from PIL import Image, ImageDraw, ImageFont
 
 BACKGROUND = (24, 24, 24)
 GAP = 4
+MAX_CELL_HEIGHT = 256
+"""Cells are never taller than this, so grids of big photos stay viewable."""
 
 
 def _caption_font(cell_height: int) -> ImageFont.ImageFont:
     """A caption font that stays readable next to large cells."""
     return ImageFont.load_default(size=max(11, cell_height // 24))
+
+
+def caption_height(cell_height: int) -> int:
+    """Height of the caption band under cells of this height."""
+    return int(_caption_font(cell_height).size * 1.5)
 
 
 def _fit(image: np.ndarray, height: int) -> Image.Image:
@@ -39,7 +46,7 @@ def grid(
         for j in range(columns)
     ]
     font = _caption_font(cell_height)
-    caption = int(font.size * 1.5) if captions else 0
+    caption = caption_height(cell_height) if captions else 0
     row_height = cell_height + caption
     canvas = Image.new(
         "RGB",
@@ -77,12 +84,14 @@ def contact_sheet(
     return grid(rows, captions=caption_rows, cell_height=cell_height)
 
 
-def strip(images: Sequence[np.ndarray], count: int, *, cell_height: int = 160) -> np.ndarray:
-    """`count` images picked evenly from a sequence (first and last included), in one row."""
-    if not images:
-        raise ValueError("no images for a strip")
-    picks = np.linspace(0, len(images) - 1, min(count, len(images))).round().astype(int)
-    return grid([[images[i] for i in picks]], captions=[[f"#{i}" for i in picks]], cell_height=cell_height)
+def strip(frames: dict[int, np.ndarray], *, cell_height: int = 160) -> np.ndarray:
+    """Frames of a sequence, keyed by their index, in one captioned row."""
+    if not frames:
+        raise ValueError("no frames for a strip")
+    order = sorted(frames)
+    return grid(
+        [[frames[i] for i in order]], captions=[[f"frame {i}" for i in order]], cell_height=cell_height
+    )
 
 
 def format_code(code: Sequence[float]) -> str:

@@ -65,7 +65,7 @@ def test_compare_puts_three_results_side_by_side(tiny_weights, photo):
 def test_existing_output_is_refused_before_any_work(tiny_weights, photo):
     (photo.parent / "photo_enhanced_generator.jpg").write_bytes(b"keep me")
     result = run(tiny_weights, str(photo))
-    assert result.exit_code == 4
+    assert result.exit_code == 1
     assert "--overwrite" in result.output
     assert (photo.parent / "photo_enhanced_generator.jpg").read_bytes() == b"keep me"
 

@@ -5,6 +5,7 @@ pipeline."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import numpy as np
 import torch
 import typer
 from rich.console import Console
@@ -26,9 +28,16 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from hidt_cli.io.images import ImageError, read_image
+from hidt_cli.io.images import (
+    SUPPORTED_OUTPUT_FORMATS,
+    ImageError,
+    LoadedImage,
+    OutputExistsError,
+    read_image,
+    write_image,
+)
 from hidt_cli.io.video import VideoError
-from hidt_cli.pipeline import HiDT, StyleError, load, to_tensor_255
+from hidt_cli.pipeline import HiDT, StyleError, check_inference_size, load, to_tensor_255
 from hidt_cli.styles import sample_prior
 from hidt_cli.weights import WeightsError
 
@@ -40,7 +49,7 @@ EXIT_WEIGHTS = 3
 EXIT_INPUT = 4
 EXIT_INTERRUPTED = 130
 
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, emoji=False)
 
 
 class CommandError(Exception):
@@ -78,12 +87,14 @@ def _classify(exc: Exception) -> tuple[int, str]:
         return exc.code, str(exc)
     if isinstance(exc, WeightsError):
         return EXIT_WEIGHTS, str(exc)
+    if isinstance(exc, OutputExistsError):
+        return EXIT_SOME_FAILED, str(exc)
     if isinstance(exc, (ImageError, VideoError)):
         return EXIT_INPUT, str(exc)
     if isinstance(exc, (StyleError, ValueError)):
         return EXIT_USAGE, str(exc)
     if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return EXIT_INPUT, "out of GPU memory: try a smaller --batch-size or --inference-size"
+        return EXIT_INPUT, "out of GPU memory: try a smaller --inference-size (or --batch-size)"
     return 1, f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
 
 
@@ -94,7 +105,7 @@ Weights = Annotated[
     typer.Option(
         "--weights",
         "-w",
-        help="Generator weights: FILE, FOLDER, or hf://owner/repo/file[@rev]. Default: shipped.",
+        help="Generator weights: FILE, FOLDER, or hf://owner/repo/file\\[@rev]. Default: shipped.",
         rich_help_panel="Model",
     ),
 ]
@@ -144,12 +155,85 @@ Hires = Annotated[
 ]
 
 
-def load_model(weights: str | None, enhancer: str | None, device: str, fp32: bool) -> HiDT:
-    """Load weights, mapping problems to the weights exit code."""
+NativeSize = Annotated[
+    bool,
+    typer.Option("--native-size", help="Keep the processing size instead of the input's size."),
+]
+Format = Annotated[
+    str | None, typer.Option("--format", "-f", help="jpg, png or webp; default: the input's.")
+]
+Quality = Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout.")]
+
+
+def check_format(fmt: str | None) -> str | None:
+    """--format normalised (jpeg → jpg), or a usage error before any work."""
+    if fmt is None:
+        return None
+    fmt = fmt.lower().replace("jpeg", "jpg")
+    if fmt not in SUPPORTED_OUTPUT_FORMATS:
+        fail(f"--format {fmt}: use one of {', '.join(SUPPORTED_OUTPUT_FORMATS)}")
+    return fmt
+
+
+def check_options(fmt: str | None, inference_size: int) -> str | None:
+    """Usage errors found before any file is read or model loaded; returns the --format."""
+    check_inference_size(inference_size)
+    return check_format(fmt)
+
+
+def refuse_existing(paths: list[Path], overwrite: bool) -> None:
+    """Refuse before the work rather than after it, so nothing is half done."""
+    for path in paths:
+        if not overwrite and os.path.lexists(path):
+            fail(f"{path}: exists (use --overwrite)", EXIT_SOME_FAILED)
+
+
+@dataclass
+class Render:
+    """How results are rendered and written, as the command line asked."""
+
+    hires: bool
+    inference_size: int
+    native_size: bool
+    fmt: str | None
+    quality: int
+    overwrite: bool
+
+    @property
+    def max_batch(self) -> int:
+        """Results decoded at once: a hi-res result is already a batch of 16 crops."""
+        return 1 if self.hires else 8
+
+    def write(
+        self, path: Path, rgb: np.ndarray, fmt: str | None, icc: bytes | None = None
+    ) -> None:
+        """Write atomically with the chosen quality; fmt None takes it from the suffix."""
+        write_image(
+            path, rgb, fmt=fmt, quality=self.quality, icc_profile=icc, overwrite=self.overwrite
+        )
+
+
+def read_photo(path: Path, quiet: bool) -> LoadedImage:
+    """Read a photo, telling the user what was adjusted (first frame of an animation, …)."""
+    loaded = read_image(path)
+    for message in loaded.notes:
+        note(f"{path}: {message}", quiet)
+    return loaded
+
+
+def load_model(
+    weights: str | None, enhancer: str | None, device: str, fp32: bool, *, hires: bool = False
+) -> HiDT:
+    """Load weights, mapping problems to exit codes; refused early when --hires has no enhancer."""
     try:
-        return load(weights, enhancer, device=device, dtype=torch.float32 if fp32 else None)
+        model = load(weights, enhancer, device=device, dtype=torch.float32 if fp32 else None)
     except ValueError as exc:  # a bad --device
         fail(str(exc), EXIT_USAGE)
+    if hires and model.enhancer is None:
+        fail("--hires needs enhancer weights (--enhancer FILE)", EXIT_WEIGHTS)
+    return model
 
 
 @dataclass

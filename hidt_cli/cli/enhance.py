@@ -3,7 +3,6 @@ Lanczos upscaling or by running the generator fully convolutionally (HiDT paper,
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,9 +19,7 @@ from hidt_cli import sheets
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
 from hidt_cli.io.images import (
-    SUPPORTED_OUTPUT_FORMATS,
     LoadedImage,
-    OutputExistsError,
     format_for_path,
     read_image,
     write_image,
@@ -72,12 +69,11 @@ def enhance(
 ) -> None:
     """Render a photo at high resolution (with its own style unless one is given)."""
     with common.reported_errors(debug):
-        fmt = _check_format(fmt)
+        fmt = common.check_format(fmt)
         if output is not None and output_dir is not None:
             fail("give either --output or --output-dir, not both")
         target = _target(source, output, output_dir, method, compare, fmt)
-        if not overwrite and os.path.lexists(target):
-            raise OutputExistsError(target, "exists (use --overwrite)")
+        common.refuse_existing([target], overwrite)
         loaded = read_image(source)
         for message in loaded.notes:
             common.note(f"{source}: {message}", quiet)
@@ -94,15 +90,6 @@ def enhance(
         else:
             _write_one(target, renders[0], size, loaded, fmt, quality, overwrite)
         _report(source, target, renders, as_json, quiet)
-
-
-def _check_format(fmt: str | None) -> str | None:
-    if fmt is None:
-        return None
-    fmt = fmt.lower().replace("jpeg", "jpg")
-    if fmt not in SUPPORTED_OUTPUT_FORMATS:
-        fail(f"--format {fmt}: use one of {', '.join(SUPPORTED_OUTPUT_FORMATS)}")
-    return fmt
 
 
 def _target(

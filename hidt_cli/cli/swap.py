@@ -1,5 +1,210 @@
-"""Placeholder: being written."""
+"""`hidt swap`: photos trade their times of day; with three or more, an N×N grid of every
+content in every style (rows: content, columns: style), as in the HiDT paper's Figure 6."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import torch
+import typer
+
+from hidt_cli import sheets
+from hidt_cli.cli import common
+from hidt_cli.cli.common import EXIT_INPUT, fail
+from hidt_cli.io.images import (
+    LoadedImage,
+    format_for_path,
+)
+from hidt_cli.io.paths import InputItem, expand_inputs, find_collisions, output_path
+from hidt_cli.pipeline import HiDT, resize_pm1, to_tensor_255, to_uint8
+
+GRID_NAME = "swap_grid.png"
+
+def cell_shape(height: int, width: int, cell_height: int) -> tuple[int, int]:
+    """The size sheets.grid fits a picture to, so results can be shrunk on the device instead."""
+    return cell_height, max(1, round(width * cell_height / height))
 
 
-def swap() -> None:
-    raise NotImplementedError
+# ------------------------------------------------------------------ the command
+
+
+@dataclass
+class Plan:
+    """Every output named before any work: (content, style) → file, and the grid if any."""
+
+    pairs: dict[tuple[int, int], Path]
+    grid: Path | None
+
+    @property
+    def outputs(self) -> list[Path]:
+        return [*self.pairs.values(), *([self.grid] if self.grid else [])]
+
+
+def swap(
+    inputs: Annotated[
+        list[str], typer.Argument(help="Two or more photos (files, folders or globs).")
+    ],
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", "-d", help="Folder for outputs; default: the current one."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help=f"File for the grid (implies --grid); default: {GRID_NAME}."
+        ),
+    ] = None,
+    grid: Annotated[
+        bool, typer.Option("--grid", help="Also write the grid for two photos.")
+    ] = False,
+    hires: common.Hires = False,
+    native_size: common.NativeSize = False,
+    fmt: common.Format = None,
+    quality: common.Quality = 95,
+    overwrite: common.Overwrite = False,
+    inference_size: common.InferenceSize = 256,
+    weights: common.Weights = None,
+    enhancer: common.EnhancerOpt = None,
+    device: common.Device = "auto",
+    fp32: common.Fp32 = False,
+    as_json: common.AsJson = False,
+    quiet: common.Quiet = False,
+    debug: common.Debug = False,
+) -> None:
+    """Swap styles: two photos trade times of day (A_as_B, B_as_A); three or more give an
+    N×N grid with each photo's content in every photo's style."""
+    with common.reported_errors(debug):
+        render = common.Render(
+            hires,
+            inference_size,
+            native_size,
+            common.check_options(fmt, inference_size),
+            quality,
+            overwrite,
+        )
+        items = _items(inputs)
+        plan = _plan(items, output_dir or Path("."), output, grid, render.fmt)
+        common.refuse_existing(plan.outputs, overwrite)
+        photos = [common.read_photo(item.path, quiet) for item in items]
+        model = common.load_model(weights, enhancer, device, fp32, hires=render.hires)
+        written = _run(model, photos, [item.path.stem for item in items], plan, render, quiet)
+        common.note(f"wrote {', '.join(map(str, written))}", quiet)
+        if as_json:
+            common.print_json([str(path) for path in written])
+
+
+def _items(specs: list[str]) -> list[InputItem]:
+    items, problems = expand_inputs(specs)
+    if problems:
+        fail(problems[0], EXIT_INPUT)
+    if any(item.is_stdin for item in items):
+        fail("swap reads files, not stdin")
+    if len(items) < 2:
+        fail("swap needs at least two different photos")
+    return items
+
+
+def _plan(
+    items: list[InputItem], output_dir: Path, output: Path | None, grid: bool, fmt: str | None
+) -> Plan:
+    """Two photos get both swapped files; a grid comes with --grid, -o or three photos or more."""
+    pairs = {}
+    if len(items) == 2:
+        for i, j in ((0, 1), (1, 0)):
+            suffix = f"_as_{items[j].path.stem}"
+            pairs[i, j] = output_path(
+                items[i], output=None, output_dir=output_dir, suffix=suffix, fmt=fmt
+            )
+    grid_path = None
+    if grid or output is not None or len(items) > 2:
+        grid_path = output or output_dir / GRID_NAME
+        format_for_path(grid_path)
+    plan = Plan(pairs, grid_path)
+    clashes = find_collisions([(items[0], path) for path in plan.outputs])
+    if clashes:
+        fail(f"{next(iter(clashes))}: two outputs would get this name; rename an input or use -o")
+    inputs = {os.path.realpath(item.path) for item in items}
+    for path in plan.outputs:
+        if os.path.realpath(path) in inputs:
+            fail(f"{path}: output would overwrite an input")
+    return plan
+
+
+def _run(
+    model: HiDT,
+    photos: list[LoadedImage],
+    labels: list[str],
+    plan: Plan,
+    render: common.Render,
+    quiet: bool,
+) -> list[Path]:
+    """Style codes once, then each content encoded once and decoded with the other styles."""
+    n = len(photos)
+    codes = torch.cat(
+        [model.styles_of_images(_tensor(model, p), render.inference_size) for p in photos]
+    )
+    cell_height = min(sheets.MAX_CELL_HEIGHT, max(p.rgb.shape[0] for p in photos))
+    cells: list[list[np.ndarray | None]] = [[None] * n for _ in range(n)]
+    written: list[Path] = []
+    with common.progress(quiet) as bar:
+        task = bar.add_task("swapping", total=n)
+        for i, photo in enumerate(photos):
+            others = [j for j in range(n) if j != i]
+            out = model.translate_tensor(
+                _tensor(model, photo),
+                codes[others],
+                hires_output=render.hires,
+                inference_size=render.inference_size,
+                max_batch=render.max_batch,
+            )
+            written += _write_pairs(i, others, out, photo, plan, render)
+            if plan.grid:
+                shrunk = to_uint8(resize_pm1(out, cell_shape(*photo.rgb.shape[:2], cell_height)))
+                cells[i] = [photo.rgb if j == i else shrunk[others.index(j)] for j in range(n)]
+            bar.advance(task)
+    if plan.grid:
+        render.write(plan.grid, _grid(photos, labels, cells, cell_height), None)
+        written.append(plan.grid)
+    return written
+
+
+def _tensor(model: HiDT, photo: LoadedImage) -> torch.Tensor:
+    return to_tensor_255(photo.rgb, model.device)
+
+
+def _write_pairs(
+    i: int, others: list[int], out: torch.Tensor, photo: LoadedImage, plan: Plan, render: common.Render
+) -> list[Path]:
+    """Write content i's swapped files (two photos only), at the input's size by default."""
+    targets = [(k, plan.pairs[i, j]) for k, j in enumerate(others) if (i, j) in plan.pairs]
+    if not targets:
+        return []
+    if not render.native_size:
+        out = resize_pm1(out, photo.rgb.shape[:2])
+    pixels = to_uint8(out)
+    for k, path in targets:
+        render.write(path, pixels[k], render.fmt, photo.icc_profile)
+    return [path for _, path in targets]
+
+
+def _grid(
+    photos: list[LoadedImage],
+    labels: list[str],
+    cells: list[list[np.ndarray | None]],
+    cell_height: int,
+) -> np.ndarray:
+    """A header row of the style photos and a header column of the content photos around the
+    N×N results, whose diagonal holds the originals."""
+    n = len(photos)
+    rows = [[None, *(p.rgb for p in photos)]]
+    rows += [[photo.rgb, *row] for photo, row in zip(photos, cells, strict=True)]
+    captions = [["", *(f"style: {label}" for label in labels)]]
+    captions += [
+        [f"content: {labels[i]}", *("original" if j == i else "" for j in range(n))]
+        for i in range(n)
+    ]
+    return sheets.grid(rows, captions=captions, cell_height=cell_height)

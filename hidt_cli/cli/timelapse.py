@@ -1,5 +1,222 @@
-"""Placeholder: being written."""
+"""`hidt timelapse`: one photo through the times of day, as an MP4. The styles come from a
+guide video (frame by frame) or from a path through keyframe styles."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Container, Iterable, Iterator
+from itertools import chain, islice
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import torch
+import typer
+
+from hidt_cli import sheets
+from hidt_cli.cli import common
+from hidt_cli.cli.common import fail
+from hidt_cli.io.images import read_image, write_image
+from hidt_cli.io.video import VideoWriter, probe_video, read_frames
+from hidt_cli.pipeline import HiDT, check_inference_size, to_tensor_255, to_uint8
+from hidt_cli.styles import interpolate_codes, parse_style_code, smooth_codes
+
+DEFAULT_FRAMES = 48
+DEFAULT_FPS = 24.0
+STRIP_FRAMES = 8
+STYLE_BATCH = 16
+"""Guide frames style-encoded per device batch (they are resized on the device first)."""
 
 
-def timelapse() -> None:
-    raise NotImplementedError
+def timelapse(
+    image: Annotated[Path, typer.Argument(help="The photo to animate.")],
+    guide: Annotated[
+        Path | None,
+        typer.Option("--guide", "-g", help="Take the styles from this video, frame by frame.", rich_help_panel="Style"),
+    ] = None,
+    presets: Annotated[
+        str | None,
+        typer.Option(
+            "--presets",
+            help="Keyframes to pass through, comma-separated: preset names or style codes "
+            "written with colons, e.g. day,-0.5:-1.0:-1.0,night.",
+            rich_help_panel="Style",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output MP4; default: <image>_timelapse.mp4 beside the image.")
+    ] = None,
+    fps: Annotated[float | None, typer.Option(help="Frame rate; default: the guide's / stride, or 24.")] = None,
+    frames: Annotated[
+        int | None, typer.Option(min=1, help="Frames to render (default 48); with --guide, the most to render.")
+    ] = None,
+    stride: Annotated[int, typer.Option(min=1, help="With --guide: use every K-th frame.")] = 1,
+    smooth: Annotated[
+        float, typer.Option(min=0.0, help="With --guide: Gaussian smoothing of the styles over time, in frames (0 = off).")
+    ] = 2.0,
+    hires: common.Hires = False,
+    strip: Annotated[bool, typer.Option("--strip", help="Also write <output>_strip.png with 8 frames.")] = False,
+    inference_size: common.InferenceSize = 256,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
+    weights: common.Weights = None,
+    enhancer: common.EnhancerOpt = None,
+    device: common.Device = "auto",
+    fp32: common.Fp32 = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout.")] = False,
+    quiet: common.Quiet = False,
+    debug: common.Debug = False,
+) -> None:
+    """Render a photo through a day: styles from a guide video or through preset keyframes."""
+    with common.reported_errors(debug):
+        check_inference_size(inference_size)
+        if (guide is None) == (presets is None):
+            fail("give exactly one of --guide VIDEO or --presets A,B,...")
+        if fps is not None and not (math.isfinite(fps) and fps > 0):
+            fail(f"--fps must be a positive number, got {fps}")
+        target, strip_path = _outputs(image, output, strip, overwrite)
+        photo = read_image(image)
+        for line in photo.notes:
+            common.note(f"{image}: {line}", quiet)
+        info = probe_video(guide) if guide is not None else None
+        model = common.load_model(weights, enhancer, device, fp32)
+        if hires and model.enhancer is None:
+            fail("--hires needs enhancer weights (--enhancer FILE)", common.EXIT_WEIGHTS)
+        keyframes = keyframe_codes(model, presets) if presets is not None else None
+        with common.progress(quiet) as bar:
+            if guide is not None:
+                read = math.ceil(info.frame_count / stride)  # the container's count: an estimate
+                task = bar.add_task("reading styles", total=min(read, frames or read))
+                codes = guide_codes(
+                    model, guide, stride=stride, max_frames=frames, sigma=smooth,
+                    inference_size=inference_size, advance=lambda n: bar.advance(task, n),
+                )
+                rate = fps or info.fps / stride
+            else:
+                codes = interpolate_codes(keyframes, frames or DEFAULT_FRAMES)
+                rate = fps or DEFAULT_FPS
+            task = bar.add_task("rendering", total=len(codes))
+            batches = render_frames(
+                model, photo.rgb, codes, hires_output=hires, inference_size=inference_size,
+                batch=8 if model.device.type == "cuda" else 2,  # CPUs gain little from more
+            )
+            kept = write_video(
+                target, batches, rate, overwrite=overwrite,
+                keep=strip_indices(len(codes)) if strip_path else set(),
+                advance=lambda n: bar.advance(task, n),
+            )
+        if strip_path is not None:
+            write_image(strip_path, sheets.strip(kept), overwrite=overwrite)
+        common.note(f"wrote {target} ({len(codes)} frames at {rate:g} fps)", quiet)
+        if as_json:
+            common.print_json(
+                {
+                    "output": str(target),
+                    "frames": len(codes),
+                    "fps": rate,
+                    "strip": str(strip_path) if strip_path else None,
+                }
+            )
+
+
+def _outputs(image: Path, output: Path | None, strip: bool, overwrite: bool) -> tuple[Path, Path | None]:
+    """The video's and the strip's paths, refused now if taken rather than after the rendering."""
+    target = output or image.with_name(f"{image.stem}_timelapse.mp4")
+    if target.suffix.lower() != ".mp4":
+        fail(f"{target}: the output is an MP4 video; give it the .mp4 extension")
+    strip_path = target.with_name(f"{target.stem}_strip.png") if strip else None
+    common.refuse_existing([p for p in (target, strip_path) if p is not None], overwrite)
+    return target, strip_path
+
+
+def keyframe_codes(model: HiDT, spec: str) -> torch.Tensor:
+    """'day,-0.5:-1.0:-1.0,night' → K×style_dim keyframes. Codes use colons because commas
+    already separate the keyframes."""
+    parts = [part.strip() for part in spec.split(",") if part.strip()]
+    if not parts:
+        fail("--presets needs at least one preset name or style code")
+    return torch.cat([_keyframe(model, part) for part in parts])
+
+
+def _keyframe(model: HiDT, text: str) -> torch.Tensor:
+    if ":" not in text:
+        if text not in model.presets:
+            fail(model.unknown_preset_message(text))
+        return model.style_code(text)
+    try:
+        return parse_style_code(text.replace(":", ","), model.style_dim)
+    except ValueError:
+        fail(f"--presets: {text!r} is not a style code of {model.style_dim} numbers joined by colons")
+
+
+def guide_codes(
+    model: HiDT,
+    video: Path,
+    *,
+    stride: int = 1,
+    max_frames: int | None = None,
+    sigma: float = 2.0,
+    inference_size: int = 256,
+    advance: Callable[[int], None] = lambda n: None,
+) -> torch.Tensor:
+    """N×style_dim codes of every stride-th frame, smoothed over time: the style encoder
+    jitters from frame to frame, which would make the timelapse flicker."""
+    codes = []
+    for chunk in _chunks(read_frames(video, stride=stride, max_frames=max_frames), STYLE_BATCH):
+        images = torch.cat([to_tensor_255(frame, model.device) for frame in chunk])
+        codes.append(model.styles_of_images(images, inference_size).cpu())
+        advance(len(chunk))
+    return smooth_codes(torch.cat(codes), sigma)
+
+
+def _chunks(items: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def render_frames(
+    model: HiDT,
+    rgb: np.ndarray,
+    codes: torch.Tensor,
+    *,
+    hires_output: bool = False,
+    inference_size: int = 256,
+    batch: int = 8,
+) -> Iterator[np.ndarray]:
+    """The photo in each style, as B×H×W×3 uint8 batches yielded as they are decoded (the
+    content is encoded once), so that a long timelapse never sits in memory whole."""
+    photo = to_tensor_255(rgb, model.device)
+    for out in model.iter_translate(
+        photo, codes, hires_output=hires_output, inference_size=inference_size, max_batch=batch
+    ):
+        yield to_uint8(out)
+
+
+def strip_indices(count: int) -> set[int]:
+    """The frames a strip shows, known up front so that only those are kept."""
+    return set(np.linspace(0, count - 1, min(STRIP_FRAMES, count)).round().astype(int).tolist())
+
+
+def write_video(
+    path: Path,
+    batches: Iterator[np.ndarray],
+    fps: float,
+    *,
+    overwrite: bool = False,
+    keep: Container[int] = (),
+    advance: Callable[[int], None] = lambda n: None,
+) -> dict[int, np.ndarray]:
+    """Stream frame batches into an MP4 sized by the first batch; returns the frames whose
+    indices are in `keep`, by index."""
+    first = next(batches)
+    kept: dict[int, np.ndarray] = {}
+    index = 0
+    with VideoWriter(path, fps, (first.shape[2], first.shape[1]), overwrite=overwrite) as writer:
+        for batch in chain([first], batches):
+            for frame in batch:
+                writer.write(frame)
+                if index in keep:
+                    kept[index] = frame.copy()  # not a view that pins its batch
+                index += 1
+            advance(len(batch))
+    return kept

@@ -16,10 +16,9 @@ import typer
 
 from hidt_cli.cli import common
 from hidt_cli.cli.batch import BackgroundWriter, BatchReport, Outcome, read_ahead
-from hidt_cli.cli.common import CommandError, EXIT_USAGE, fail
+from hidt_cli.cli.common import fail
 from hidt_cli.io.images import (
     DEFAULT_MAX_PIXELS,
-    SUPPORTED_OUTPUT_FORMATS,
     LoadedImage,
     encode_image,
     format_for_path,
@@ -36,17 +35,6 @@ class Job:
 
     item: InputItem
     outputs: list[Path]
-
-
-@dataclass
-class RenderOptions:
-    hires: bool
-    inference_size: int
-    native_size: bool
-    batch_size: int
-    fmt: str | None
-    quality: int
-    overwrite: bool
 
 
 def translate(
@@ -80,24 +68,17 @@ def translate(
 ) -> None:
     """Translate photos to another time of day (style image, preset, style code or random)."""
     with common.reported_errors(debug):
-        if fmt is not None and fmt.lower().replace("jpeg", "jpg") not in SUPPORTED_OUTPUT_FORMATS:
-            fail(f"--format {fmt}: use one of {', '.join(SUPPORTED_OUTPUT_FORMATS)}")
-        fmt = fmt.lower().replace("jpeg", "jpg") if fmt else None
+        fmt = common.check_options(fmt, inference_size)
         if output is not None and output_dir is not None:
             fail("give either --output or --output-dir, not both")
         items, problems = expand_inputs(inputs, recursive=recursive)
-        model = common.load_model(weights, enhancer, device, fp32)
-        if hires and model.enhancer is None:
-            fail("--hires needs enhancer weights (--enhancer FILE)", common.EXIT_WEIGHTS)
+        model = common.load_model(weights, enhancer, device, fp32, hires=hires)
         choice = common.choose_style(
             model, style=style, preset=preset, style_code=style_code, random=random,
             seed=seed, inference_size=inference_size,
         )
-        options = RenderOptions(
-            hires, inference_size, native_size,
-            batch_size or (8 if model.device.type == "cuda" else 1),
-            fmt, quality, overwrite,
-        )
+        render = common.Render(hires, inference_size, native_size, fmt, quality, overwrite)
+        batch_size = batch_size or (8 if model.device.type == "cuda" else 1)
         to_stdout = output is not None and str(output) == "-"
         report = BatchReport()
         for problem in problems:
@@ -106,7 +87,7 @@ def translate(
         pending = [job for job in jobs if not _already_done(job, overwrite, to_stdout, report)]
         interrupted = False
         try:
-            _run(model, choice.codes, pending, options, to_stdout, max_pixels, quiet, report)
+            _run(model, choice.codes, pending, render, batch_size, to_stdout, max_pixels, quiet, report)
         except KeyboardInterrupt:
             interrupted = True
         code = report.finish(quiet=quiet, as_json=as_json, interrupted=interrupted)
@@ -169,7 +150,7 @@ def _read(job: Job, max_pixels: int) -> LoadedImage:
     return read_image(job.item.path, max_pixels=max_pixels)
 
 
-def _run(model, codes, jobs, options, to_stdout, max_pixels, quiet, report) -> None:
+def _run(model, codes, jobs, render, batch_size, to_stdout, max_pixels, quiet, report) -> None:
     """Read ahead → translate in batches of equal-sized photos → write behind."""
     writer = BackgroundWriter()
     written: dict[int, list] = defaultdict(list)
@@ -184,17 +165,17 @@ def _run(model, codes, jobs, options, to_stdout, max_pixels, quiet, report) -> N
                     continue
                 for note in loaded.notes:
                     common.note(f"{job.item.path}: {note}", quiet)
-                if batch and not _batchable(batch[0][1], loaded, codes, options):
-                    _render(model, codes, batch, options, to_stdout, writer, written, report)
+                if batch and not _batchable(batch[0][1], loaded, codes):
+                    _render(model, codes, batch, render, batch_size, to_stdout, writer, written, report)
                     bar.advance(task, len(batch))
                     batch = []
                 batch.append((job, loaded))
-                if len(batch) >= options.batch_size or len(codes) > 1:
-                    _render(model, codes, batch, options, to_stdout, writer, written, report)
+                if len(batch) >= batch_size or len(codes) > 1:
+                    _render(model, codes, batch, render, batch_size, to_stdout, writer, written, report)
                     bar.advance(task, len(batch))
                     batch = []
             if batch:
-                _render(model, codes, batch, options, to_stdout, writer, written, report)
+                _render(model, codes, batch, render, batch_size, to_stdout, writer, written, report)
                 bar.advance(task, len(batch))
             _settle(writer.drain(), jobs, written, report)
     except KeyboardInterrupt:
@@ -205,21 +186,21 @@ def _run(model, codes, jobs, options, to_stdout, max_pixels, quiet, report) -> N
         writer.close()
 
 
-def _batchable(first: LoadedImage, other: LoadedImage, codes, options: RenderOptions) -> bool:
+def _batchable(first: LoadedImage, other: LoadedImage, codes) -> bool:
     return len(codes) == 1 and first.rgb.shape == other.rgb.shape
 
 
-def _render(model: HiDT, codes, batch, options: RenderOptions, to_stdout, writer, written, report) -> None:
+def _render(model: HiDT, codes, batch, render, batch_size, to_stdout, writer, written, report) -> None:
     """Translate a batch of equal-sized photos (or one photo with several styles) and queue
     their outputs for writing."""
     images = torch.cat([to_tensor_255(loaded.rgb, model.device) for _, loaded in batch])
     styles = codes if len(codes) > 1 else codes.expand(len(batch), -1)
     try:
         out = model.translate_tensor(
-            images, styles, hires_output=options.hires,
-            inference_size=options.inference_size, max_batch=options.batch_size,
+            images, styles, hires_output=render.hires,
+            inference_size=render.inference_size, max_batch=batch_size,
         )
-        if not options.native_size:
+        if not render.native_size:
             out = resize_pm1(out, tuple(images.shape[-2:]))
         pixels = to_uint8(out)
     except (RuntimeError, ValueError) as exc:
@@ -231,15 +212,15 @@ def _render(model: HiDT, codes, batch, options: RenderOptions, to_stdout, writer
         alpha = _alpha_for(loaded.alpha, results.shape[1:3])
         for rgb, target in zip(results, job.outputs):
             if to_stdout:
-                data = encode_image(rgb, alpha, fmt=options.fmt or "png", quality=options.quality,
+                data = encode_image(rgb, alpha, fmt=render.fmt or "png", quality=render.quality,
                                     icc_profile=loaded.icc_profile)
                 sys.stdout.buffer.write(data)
                 sys.stdout.buffer.flush()
                 written[id(job)].append((target, None))
                 continue
             writer.submit(
-                (id(job), target), write_image, target, rgb, alpha, fmt=options.fmt,
-                quality=options.quality, icc_profile=loaded.icc_profile, overwrite=options.overwrite,
+                (id(job), target), write_image, target, rgb, alpha, fmt=render.fmt,
+                quality=render.quality, icc_profile=loaded.icc_profile, overwrite=render.overwrite,
             )
 
 

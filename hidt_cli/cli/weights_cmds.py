@@ -3,7 +3,6 @@ from, and turning a published checkpoint into our safetensors format."""
 
 from __future__ import annotations
 
-import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -143,8 +142,7 @@ def convert_weights(
     with common.reported_errors(debug):
         if target.suffix != ".safetensors":
             fail(f"{target}: the output must be a .safetensors file")
-        if not overwrite and os.path.lexists(target):
-            fail(f"{target}: exists (use --overwrite)", common.EXIT_INPUT)
+        common.refuse_existing([target], overwrite)
         if not source.is_file():
             fail(f"{source}: no such weights file", common.EXIT_WEIGHTS)
         loaded = weights_io.load(source, None if kind is Kind.auto else kind.value)

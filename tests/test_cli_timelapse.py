@@ -1,0 +1,220 @@
+"""`hidt timelapse` end to end with tiny random weights on the CPU, against synthetic guide
+videos written with OpenCV, plus its style-extraction and rendering functions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from hidt_cli.cli.app import app
+from hidt_cli.cli.timelapse import guide_codes, render_frames, strip_indices
+from hidt_cli.pipeline import HiDT, load, to_tensor_255, to_uint8
+from hidt_cli.styles import interpolate_codes
+
+from .conftest import make_photo
+
+GUIDE_FRAMES, GUIDE_FPS = 24, 24.0
+# The 96×64 `photo` at inference size 32 is processed at 48×32 (width × height).
+SIZE_32 = (48, 32)
+
+
+def write_guide(path: Path, levels: list[int]) -> Path:
+    """A 64×48 mp4v video with one flat grey frame per brightness level."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), GUIDE_FPS, (64, 48))
+    assert writer.isOpened()
+    for level in levels:
+        writer.write(np.full((48, 64, 3), level, np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def ramp(tmp_path_factory) -> Path:
+    """Dark to bright over 24 frames."""
+    levels = np.linspace(10, 245, GUIDE_FRAMES).astype(int).tolist()
+    return write_guide(tmp_path_factory.mktemp("guide") / "ramp.mp4", levels)
+
+
+@pytest.fixture(scope="module")
+def constant(tmp_path_factory) -> Path:
+    return write_guide(tmp_path_factory.mktemp("guide") / "constant.mp4", [128] * GUIDE_FRAMES)
+
+
+@pytest.fixture(scope="module")
+def model(tiny_weights) -> HiDT:
+    return load(tiny_weights, device="cpu")
+
+
+def run(tiny_weights: Path, *args: str, size: int = 32):
+    return CliRunner().invoke(
+        app,
+        ["timelapse", *args, "--weights", str(tiny_weights), "--device", "cpu",
+         "--inference-size", str(size), "--quiet"],
+    )
+
+
+def video_shape(path: Path) -> tuple[int, tuple[int, int], float]:
+    """(frames decoded, (width, height), fps) of an MP4, read back with OpenCV."""
+    capture = cv2.VideoCapture(str(path))
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count, size, fps
+
+
+# ------------------------------------------------------------------ the command
+
+
+def test_guide_every_second_frame(tiny_weights, photo, ramp):
+    result = run(tiny_weights, str(photo), "--guide", str(ramp), "--stride", "2")
+    assert result.exit_code == 0, result.output
+    out = photo.with_name("photo_timelapse.mp4")
+    count, size, fps = video_shape(out)
+    assert (count, size) == (GUIDE_FRAMES // 2, SIZE_32)
+    assert fps == pytest.approx(GUIDE_FPS / 2)
+    assert sorted(p.name for p in photo.parent.iterdir()) == ["photo.jpg", "photo_timelapse.mp4"]
+
+
+def test_frames_caps_the_guide(tiny_weights, photo, ramp, tmp_path):
+    out = tmp_path / "capped.mp4"
+    result = run(
+        tiny_weights, str(photo), "--guide", str(ramp), "--stride", "3", "--frames", "5",
+        "-o", str(out), "--json",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report == {"output": str(out), "frames": 5, "fps": pytest.approx(8.0), "strip": None}
+    assert video_shape(out)[:2] == (5, SIZE_32)
+
+
+def test_photo_already_at_processing_size(tiny_weights, photo, tmp_path):
+    out = tmp_path / "native.mp4"
+    result = run(tiny_weights, str(photo), "--presets", "day", "--frames", "2", "-o", str(out), size=64)
+    assert result.exit_code == 0, result.output
+    assert video_shape(out)[:2] == (2, (96, 64))
+
+
+def test_presets_with_strip(tiny_weights, photo, tmp_path):
+    out = tmp_path / "day.mp4"
+    result = run(
+        tiny_weights, str(photo), "--presets", "night,-0.5:-1.0:-1.0,day", "--frames", "10",
+        "-o", str(out), "--strip", "--json",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["frames"] == 10 and report["fps"] == 24.0
+    assert video_shape(out)[:2] == (10, SIZE_32)
+    strip = Image.open(report["strip"])
+    assert report["strip"] == str(tmp_path / "day_strip.png")
+    assert 160 <= strip.height < 220 and strip.width > 8 * 160  # eight 3:2 frames in a row
+
+
+def test_hires_is_four_times_larger(tiny_weights, photo, tmp_path):
+    out = tmp_path / "hires.mp4"
+    result = run(tiny_weights, str(photo), "--presets", "day", "--frames", "2", "--hires", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert video_shape(out)[:2] == (2, (4 * SIZE_32[0], 4 * SIZE_32[1]))
+
+
+def test_existing_output_is_kept_unless_overwrite(tiny_weights, photo, tmp_path):
+    out = tmp_path / "taken.mp4"
+    out.write_bytes(b"keep me")
+    args = [str(photo), "--presets", "day", "--frames", "2", "-o", str(out)]
+    result = run(tiny_weights, *args)
+    assert result.exit_code == 1 and "exists (use --overwrite)" in result.stderr
+    assert out.read_bytes() == b"keep me"
+    assert run(tiny_weights, *args, "--overwrite").exit_code == 0
+    assert video_shape(out)[0] == 2
+
+
+# ------------------------------------------------------------------ errors
+
+
+def assert_one_line_error(result, code: int, text: str) -> None:
+    assert result.exit_code == code, result.output
+    assert text in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_guide(tiny_weights, photo, tmp_path):
+    result = run(tiny_weights, str(photo), "--guide", str(tmp_path / "nope.mp4"))
+    assert_one_line_error(result, 4, "nope.mp4: no such file")
+
+
+def test_text_file_named_mp4(tiny_weights, photo, tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("not a video\n")
+    result = run(tiny_weights, str(photo), "--guide", str(fake))
+    assert_one_line_error(result, 4, "notes.mp4: cannot")
+
+
+def test_unreadable_image(tiny_weights, tmp_path):
+    fake = tmp_path / "photo.jpg"
+    fake.write_text("not an image")
+    assert_one_line_error(run(tiny_weights, str(fake), "--presets", "day"), 4, "photo.jpg:")
+
+
+def test_unknown_preset_lists_the_known_ones(tiny_weights, photo):
+    result = run(tiny_weights, str(photo), "--presets", "day,dusk")
+    assert_one_line_error(result, 2, "unknown preset 'dusk' (known: day, night)")
+
+
+def test_bad_style_code(tiny_weights, photo):
+    assert_one_line_error(run(tiny_weights, str(photo), "--presets", "1:2"), 2, "'1:2' is not a style code")
+
+
+@pytest.mark.parametrize("choice", [[], ["--presets", "day", "--guide", "x.mp4"]])
+def test_exactly_one_source(tiny_weights, photo, choice):
+    result = run(tiny_weights, str(photo), *choice)
+    assert_one_line_error(result, 2, "give exactly one of --guide VIDEO or --presets")
+
+
+# ------------------------------------------------------------------ the parts
+
+
+def test_codes_of_a_constant_video_are_equal(model, constant):
+    codes = guide_codes(model, constant, stride=5, sigma=2.0, inference_size=32)
+    assert codes.shape == (5, model.style_dim)  # frames 0, 5, 10, 15, 20
+    torch.testing.assert_close(codes, codes[:1].expand_as(codes), atol=1e-3, rtol=0)
+
+
+def test_codes_follow_the_guide(model, ramp):
+    """Unsmoothed codes are those of the frames themselves; smoothing only calms them."""
+    raw = guide_codes(model, ramp, stride=2, sigma=0, inference_size=32)
+    capture = cv2.VideoCapture(str(ramp))
+    frames = [cv2.cvtColor(capture.read()[1], cv2.COLOR_BGR2RGB) for _ in range(GUIDE_FRAMES)][::2]
+    capture.release()
+    direct = torch.cat([model.styles_of_images(to_tensor_255(f, model.device), 32) for f in frames])
+    torch.testing.assert_close(raw, direct)
+    assert not torch.allclose(raw[0], raw[-1])
+    smooth = guide_codes(model, ramp, stride=2, sigma=2.0, inference_size=32)
+    assert smooth.diff(dim=0).abs().sum() < raw.diff(dim=0).abs().sum()
+
+
+@pytest.mark.parametrize("hires", [False, True])
+def test_render_matches_translate(model, hires):
+    """Encoding the content once gives the frames `translate_tensor` gives."""
+    rgb = make_photo()
+    codes = interpolate_codes(torch.tensor([model.presets["night"], model.presets["day"]]), 5)
+    batches = list(render_frames(model, rgb, codes, hires_output=hires, inference_size=32, batch=2))
+    assert [len(b) for b in batches] == [2, 2, 1]
+    expected = to_uint8(
+        model.translate_tensor(to_tensor_255(rgb, model.device), codes, hires_output=hires, inference_size=32)
+    )
+    assert np.abs(np.concatenate(batches).astype(int) - expected).max() <= 1
+
+
+def test_strip_indices():
+    assert strip_indices(3) == {0, 1, 2}
+    picks = strip_indices(100)
+    assert len(picks) == 8 and {0, 99} <= picks
