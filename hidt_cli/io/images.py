@@ -15,6 +15,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
+from hidt_cli.io.errors import PathError
+
 DEFAULT_MAX_PIXELS = 200_000_000
 SUPPORTED_OUTPUT_FORMATS = ("jpg", "png", "webp")
 
@@ -28,22 +30,14 @@ _HEIF_CONTAINER_BRANDS = {b"mif1", b"msf1"}  # shared with AVIF, which Pillow ca
 _AVIF_BRANDS = {b"avif", b"avis"}
 
 # Pillow's decompression-bomb guard reads the module-global Image.MAX_IMAGE_PIXELS, with a
-# default unrelated to --max-pixels. Each read sets it (and a process-wide warnings filter)
-# for the time it decodes and restores both afterwards; the lock keeps concurrent reads from
-# seeing each other's values, at the cost of decoding one image at a time.
+# default unrelated to --max-pixels. Opening a file (which reads only its header) switches it
+# off for that moment and our own limit is applied to the header's size instead; the lock
+# keeps concurrent opens from seeing each other's values. Decoding runs outside the lock.
 _PIL_LIMIT_LOCK = threading.Lock()
 
 
-class ImageError(Exception):
-    """An image that cannot be read or written, reported as one line: "PATH: reason"."""
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        super().__init__(f"{os.fspath(path)}: {reason}")
-        self.path = os.fspath(path)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+class ImageError(PathError):
+    """An image that cannot be read or written."""
 
 
 class OutputExistsError(ImageError, FileExistsError):
@@ -209,27 +203,24 @@ def _load(stream: BinaryIO, label: str, max_pixels: int) -> tuple[Image.Image, l
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         saved_limit = Image.MAX_IMAGE_PIXELS
         try:
-            # Opening reads only the header, whose size is checked just below.
+            # Opening reads only the header; its size is checked against our own limit below.
             Image.MAX_IMAGE_PIXELS = None
             image = Image.open(stream)
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageError(
-                    label,
-                    f"{width * height} pixels is over the limit of {max_pixels} (use --max-pixels)",
-                )
-            # Pillow's guard still covers frames and tiles only met while decoding.
-            Image.MAX_IMAGE_PIXELS = max_pixels
-            notes: list[str] = []
-            frames = getattr(image, "n_frames", 1)
-            # MPO's extra frames are camera previews, not content.
-            if frames > 1 and image.format != "MPO":
-                kind = "animated" if image.format in _ANIMATED_FORMATS else "multi-page"
-                notes.append(f"{kind} image: used the first of {frames} frames")
-            image.load()
-            return image, notes
         finally:
             Image.MAX_IMAGE_PIXELS = saved_limit
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError(
+            label, f"{width * height} pixels is over the limit of {max_pixels} (use --max-pixels)"
+        )
+    notes: list[str] = []
+    frames = getattr(image, "n_frames", 1)
+    # MPO's extra frames are camera previews, not content.
+    if frames > 1 and image.format != "MPO":
+        kind = "animated" if image.format in _ANIMATED_FORMATS else "multi-page"
+        notes.append(f"{kind} image: used the first of {frames} frames")
+    image.load()  # outside the lock: decoding runs in parallel on the read-ahead threads
+    return image, notes
 
 
 def _upright(image: Image.Image, notes: list[str]) -> Image.Image:

@@ -18,17 +18,11 @@ _MP4V = cv2.VideoWriter.fourcc(*"mp4v")  # MPEG-4 Part 2: in every OpenCV build 
 # Some containers (and streams cut from them) report 0 or NaN fps; 25 is the PAL rate.
 FALLBACK_FPS = 25.0
 
+from hidt_cli.io.errors import PathError
 
-class VideoError(Exception):
-    """A video that cannot be read or written, reported as one line: "PATH: reason"."""
 
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        super().__init__(f"{os.fspath(path)}: {reason}")
-        self.path = os.fspath(path)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+class VideoError(PathError):
+    """A video that cannot be read or written."""
 
 
 @dataclass

@@ -1,0 +1,17 @@
+"""The one error shape of file input and output: "PATH: reason" on one line."""
+
+from __future__ import annotations
+
+import os
+
+
+class PathError(Exception):
+    """A file that cannot be read or written; `str()` is the line shown to the user."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        super().__init__(f"{os.fspath(path)}: {reason}")
+        self.path = os.fspath(path)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
