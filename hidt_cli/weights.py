@@ -91,8 +91,8 @@ def resolve(spec: str | os.PathLike | None, kind: str) -> Path | None:
         if found is None and kind == "generator":
             raise WeightsError(
                 f"no default weights are installed in {folder}: pass --weights FILE|FOLDER|"
-                "hf://owner/repo/file, convert a published daytime.pt with "
-                "'hidt convert-weights', or train your own with 'hidt train' (see README)"
+                "hf://owner/repo/file, or convert a published daytime.pt and enhancer.pth "
+                "into that folder with 'hidt convert-weights' (see weights/README.md)"
             )
         return found
     text = str(spec)

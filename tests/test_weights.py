@@ -131,7 +131,7 @@ def test_resolve_folder_file_and_defaults(tiny_weights, tmp_path, monkeypatch):
     with pytest.raises(WeightsError, match="no such weights file"):
         resolve(tmp_path / "nope.pt", "generator")
     monkeypatch.setenv("HIDT_WEIGHTS_DIR", str(tmp_path / "empty"))
-    with pytest.raises(WeightsError, match="no default weights are installed.*hidt train"):
+    with pytest.raises(WeightsError, match="no default weights are installed.*convert-weights"):
         resolve(None, "generator")
     monkeypatch.setenv("HIDT_WEIGHTS_DIR", str(tiny_weights))
     assert hidt_cli.load(device="cpu").info.generator.source.startswith("default weights")
