@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from hidt_cli import hires
+from hidt_cli.io.images import fit_alpha, read_image
 from hidt_cli.models import Content, Enhancer, Generator
 from hidt_cli.styles import parse_style_code
 from hidt_cli.weights import LoadedWeights, resolve
@@ -208,8 +209,6 @@ class HiDT:
 
     def _image_255(self, image) -> torch.Tensor:
         if isinstance(image, (str, os.PathLike)):
-            from hidt_cli.io.images import read_image
-
             image = read_image(image).rgb
         return to_tensor_255(image, self.device)
 
@@ -284,8 +283,6 @@ class HiDT:
         An alpha channel of the photo is carried to the output unchanged."""
         alpha = None
         if isinstance(image, (str, os.PathLike)):
-            from hidt_cli.io.images import read_image
-
             loaded = read_image(image)
             image, alpha = loaded.rgb, loaded.alpha
         elif isinstance(image, Image.Image) and "A" in image.getbands():
@@ -297,8 +294,7 @@ class HiDT:
         rgb = to_uint8(resize_pm1(out, tuple(size)))[0]
         result = Image.fromarray(rgb)
         if alpha is not None:
-            a = Image.fromarray(alpha)
-            result.putalpha(a if a.size == result.size else a.resize(result.size, Image.BILINEAR))
+            result.putalpha(Image.fromarray(fit_alpha(alpha, rgb.shape[:2])))
         return result
 
 

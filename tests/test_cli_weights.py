@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 import hidt_cli
 from hidt_cli.cli.app import app
 from hidt_cli.pipeline import to_tensor_255
-
 from tests.conftest import TINY_PRESETS, make_photo
 
 runner = CliRunner()

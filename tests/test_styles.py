@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hidt_cli.styles import PUBLISHED_PRESETS, interpolate_codes, parse_style_code, sample_prior, smooth_codes
+from hidt_cli.styles import (
+    PUBLISHED_PRESETS,
+    interpolate_codes,
+    parse_style_code,
+    sample_prior,
+    smooth_codes,
+)
 
 
 def test_parse_style_code():

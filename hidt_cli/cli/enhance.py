@@ -18,12 +18,7 @@ from PIL import Image
 from hidt_cli import sheets
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
-from hidt_cli.io.images import (
-    LoadedImage,
-    format_for_path,
-    read_image,
-    write_image,
-)
+from hidt_cli.io.images import LoadedImage, fit_alpha, format_for_path, write_image
 from hidt_cli.io.paths import InputItem, output_path
 from hidt_cli.pipeline import HiDT, resize_pm1, to_tensor_255, to_uint8
 
@@ -54,16 +49,16 @@ def enhance(
     output_dir: Annotated[Path | None, typer.Option("--output-dir", "-d", help="Folder for the output.")] = None,
     method: Annotated[Method, typer.Option(help="How to reach 4× the inference size.")] = Method.generator,
     compare: Annotated[bool, typer.Option("--compare", help="All three methods side by side, with timings.")] = False,
-    native_size: Annotated[bool, typer.Option("--native-size", help="Keep 4× the inference size instead of the input's size.")] = False,
+    native_size: common.NativeSize = False,
     fmt: Annotated[str | None, typer.Option("--format", "-f", help="jpg, png or webp; default: the input's (png for --compare).")] = None,
-    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality.")] = 95,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
+    quality: common.Quality = 95,
+    overwrite: common.Overwrite = False,
     inference_size: common.InferenceSize = 256,
     weights: common.Weights = None,
     enhancer: common.EnhancerOpt = None,
     device: common.Device = "auto",
     fp32: common.Fp32 = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout.")] = False,
+    as_json: common.AsJson = False,
     quiet: common.Quiet = False,
     debug: common.Debug = False,
 ) -> None:
@@ -74,9 +69,7 @@ def enhance(
             fail("give either --output or --output-dir, not both")
         target = _target(source, output, output_dir, method, compare, fmt)
         common.refuse_existing([target], overwrite)
-        loaded = read_image(source)
-        for message in loaded.notes:
-            common.note(f"{source}: {message}", quiet)
+        loaded = common.read_photo(source, quiet)
         model = common.load_model(weights, enhancer, device, fp32)
         if (compare or method is Method.generator) and model.enhancer is None:
             fail("the generator method needs enhancer weights (--enhancer FILE)", common.EXIT_WEIGHTS)
@@ -171,7 +164,7 @@ def _write_one(
 ) -> None:
     rgb = _pixels(render, size)
     write_image(
-        target, rgb, _alpha_for(loaded.alpha, rgb.shape[:2]), fmt=fmt, quality=quality,
+        target, rgb, fit_alpha(loaded.alpha, rgb.shape[:2]), fmt=fmt, quality=quality,
         icc_profile=loaded.icc_profile, overwrite=overwrite,
     )
 
@@ -181,13 +174,6 @@ def _write_compare(target: Path, renders: list[Render], size, fmt, quality: int,
     captions = [f"{r.method.value} {r.milliseconds:.0f} ms" for r in renders]
     picture = sheets.grid([cells], captions=[captions], cell_height=cells[0].shape[0])
     write_image(target, picture, fmt=fmt, quality=quality, overwrite=overwrite)
-
-
-def _alpha_for(alpha: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
-    """The input's alpha, resized when the output keeps the processing size."""
-    if alpha is None or alpha.shape == shape:
-        return alpha
-    return np.asarray(Image.fromarray(alpha).resize((shape[1], shape[0]), Image.BILINEAR))
 
 
 def _report(photo: Path, target: Path, renders: list[Render], as_json: bool, quiet: bool) -> None:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import torch
 import typer
 
@@ -21,6 +20,7 @@ from hidt_cli.io.images import (
     DEFAULT_MAX_PIXELS,
     LoadedImage,
     encode_image,
+    fit_alpha,
     format_for_path,
     read_image,
     write_image,
@@ -50,19 +50,19 @@ def translate(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file for a single result; - for stdout.")] = None,
     output_dir: Annotated[Path | None, typer.Option("--output-dir", "-d", help="Folder for outputs (keeps the inputs' layout).")] = None,
     suffix: Annotated[str | None, typer.Option(help="Appended to each input's name; default: _<style>.")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="jpg, png or webp; default: the input's.")] = None,
-    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality.")] = 95,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
+    fmt: common.Format = None,
+    quality: common.Quality = 95,
+    overwrite: common.Overwrite = False,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")] = False,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Images per device batch; default 8 on GPU, 1 on CPU.")] = None,
-    native_size: Annotated[bool, typer.Option("--native-size", help="Keep the processing size instead of the input's size.")] = False,
+    native_size: common.NativeSize = False,
     max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels than this.")] = DEFAULT_MAX_PIXELS,
     inference_size: common.InferenceSize = 256,
     weights: common.Weights = None,
     enhancer: common.EnhancerOpt = None,
     device: common.Device = "auto",
     fp32: common.Fp32 = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout.")] = False,
+    as_json: common.AsJson = False,
     quiet: common.Quiet = False,
     debug: common.Debug = False,
 ) -> None:
@@ -209,7 +209,7 @@ def _render(model: HiDT, codes, batch, render, batch_size, to_stdout, writer, wr
         return
     for b, (job, loaded) in enumerate(batch):
         results = pixels[b : b + 1] if len(codes) == 1 else pixels
-        alpha = _alpha_for(loaded.alpha, results.shape[1:3])
+        alpha = fit_alpha(loaded.alpha, results.shape[1:3])
         for rgb, target in zip(results, job.outputs):
             if to_stdout:
                 data = encode_image(rgb, alpha, fmt=render.fmt or "png", quality=render.quality,
@@ -222,15 +222,6 @@ def _render(model: HiDT, codes, batch, render, batch_size, to_stdout, writer, wr
                 (id(job), target), write_image, target, rgb, alpha, fmt=render.fmt,
                 quality=render.quality, icc_profile=loaded.icc_profile, overwrite=render.overwrite,
             )
-
-
-def _alpha_for(alpha: np.ndarray | None, shape) -> np.ndarray | None:
-    """The input's alpha, resized only when the output keeps the processing size."""
-    if alpha is None or alpha.shape == tuple(shape):
-        return alpha
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(alpha).resize((shape[1], shape[0]), Image.BILINEAR))
 
 
 def _settle(done, jobs: list[Job], written, report: BatchReport) -> None:

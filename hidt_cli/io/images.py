@@ -310,3 +310,10 @@ def _write_atomic(target: Path, data: bytes) -> None:
 def _describe(exc: OSError) -> str:
     reason = exc.strerror or str(exc)
     return reason[:1].lower() + reason[1:]
+
+
+def fit_alpha(alpha: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """An alpha channel brought to an output's H×W (bilinear), or unchanged when it fits."""
+    if alpha is None or alpha.shape == tuple(shape):
+        return alpha
+    return np.asarray(Image.fromarray(alpha).resize((shape[1], shape[0]), Image.BILINEAR))
