@@ -1,9 +1,9 @@
 """hidt: change the time of day of a photo with HiDT (CVPR 2020), at full resolution.
 
-    import hidt_cli
-    model = hidt_cli.load()                      # shipped default weights
-    night = model.translate("photo.jpg", "night", hires=True)
-    night.save("photo_night.jpg")
+import hidt_cli
+model = hidt_cli.load()                      # shipped default weights
+night = model.translate("photo.jpg", "night", hires=True)
+night.save("photo_night.jpg")
 """
 
 from hidt_cli.models import Content

@@ -12,7 +12,6 @@ import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 import torch
@@ -25,7 +24,7 @@ from hidt_cli.styles import parse_style_code
 from hidt_cli.weights import LoadedWeights, resolve
 from hidt_cli.weights import load as load_weights
 
-StyleLike = Union[str, os.PathLike, Image.Image, np.ndarray, Sequence[float], torch.Tensor]
+StyleLike = str | os.PathLike | Image.Image | np.ndarray | Sequence[float] | torch.Tensor
 """A preset name, an image (path, PIL or H×W×3 uint8) or a style code."""
 
 
@@ -96,9 +95,13 @@ class HiDT:
     ) -> None:
         self.device = pick_device(device)
         self.dtype = dtype or (torch.bfloat16 if self.device.type == "cuda" else torch.float32)
-        memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        memory_format = (
+            torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        )
         self.generator = generator.eval().to(self.device, memory_format=memory_format)
-        self.enhancer = enhancer.eval().to(self.device, memory_format=memory_format) if enhancer else None
+        self.enhancer = (
+            enhancer.eval().to(self.device, memory_format=memory_format) if enhancer else None
+        )
         self.presets = dict(presets or {})
         self.info = info
         self._memory_format = memory_format
@@ -150,7 +153,9 @@ class HiDT:
         return self._decode(content, styles)[1]
 
     @torch.inference_mode()
-    def hires_crops(self, image: Image.Image | np.ndarray, inference_size: int = 256) -> torch.Tensor:
+    def hires_crops(
+        self, image: Image.Image | np.ndarray, inference_size: int = 256
+    ) -> torch.Tensor:
         """Photo → its 16 shifted medium crops, 16×3×h×w in [−1, 1], on the device."""
         canvas = hires.hires_canvas(to_tensor_255(image, self.device), inference_size)
         return hires.shifted_crops(canvas, inference_size)
@@ -173,9 +178,7 @@ class HiDT:
     # ------------------------------------------------------------ styles
 
     @torch.inference_mode()
-    def styles_of_images(
-        self, images_255: torch.Tensor, inference_size: int = 256
-    ) -> torch.Tensor:
+    def styles_of_images(self, images_255: torch.Tensor, inference_size: int = 256) -> torch.Tensor:
         """B×3×H×W photos in [0, 255] → their B×style_dim style codes, after the reference's
         style preprocessing (shorter side S, sides multiples of 16, bicubic)."""
         shape = hires.inference_shape(*images_255.shape[-2:], inference_size)
@@ -229,8 +232,11 @@ class HiDT:
         return torch.cat(
             list(
                 self.iter_translate(
-                    images_255, styles, hires_output=hires_output,
-                    inference_size=inference_size, max_batch=max_batch,
+                    images_255,
+                    styles,
+                    hires_output=hires_output,
+                    inference_size=inference_size,
+                    max_batch=max_batch,
                 )
             )
         )

@@ -62,7 +62,9 @@ def grid(
             if cell is not None:
                 canvas.paste(cell, (x + (widths[j] - cell.width) // 2, y))
             if captions and j < len(captions[i]) and captions[i][j]:
-                draw.text((x + 2, y + cell_height + 2), captions[i][j], fill=(230, 230, 230), font=font)
+                draw.text(
+                    (x + 2, y + cell_height + 2), captions[i][j], fill=(230, 230, 230), font=font
+                )
             x += widths[j] + GAP
     return np.asarray(canvas)
 
@@ -90,7 +92,9 @@ def strip(frames: dict[int, np.ndarray], *, cell_height: int = 160) -> np.ndarra
         raise ValueError("no frames for a strip")
     order = sorted(frames)
     return grid(
-        [[frames[i] for i in order]], captions=[[f"frame {i}" for i in order]], cell_height=cell_height
+        [[frames[i] for i in order]],
+        captions=[[f"frame {i}" for i in order]],
+        cell_height=cell_height,
     )
 
 

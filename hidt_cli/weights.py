@@ -204,7 +204,7 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     try:
         with safe_open(str(path), framework="pt") as fh:
             meta = fh.metadata() or {}
-            state = {k: fh.get_tensor(k).float() for k in fh.keys()}
+            state = {k: fh.get_tensor(k).float() for k in fh.keys()}  # noqa: SIM118 - not a dict
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
     return state, meta

@@ -86,10 +86,17 @@ def test_different_styles_give_different_pictures(model):
 
 
 def test_batched_translation_equals_one_by_one(model):
-    photos = torch.stack([torch.from_numpy(make_photo(seed=s)).permute(2, 0, 1).float() for s in (1, 2)])
+    photos = torch.stack(
+        [torch.from_numpy(make_photo(seed=s)).permute(2, 0, 1).float() for s in (1, 2)]
+    )
     styles = torch.randn(2, 3)
     together = model.translate_tensor(photos, styles, inference_size=32)
-    apart = torch.cat([model.translate_tensor(photos[i : i + 1], styles[i : i + 1], inference_size=32) for i in (0, 1)])
+    apart = torch.cat(
+        [
+            model.translate_tensor(photos[i : i + 1], styles[i : i + 1], inference_size=32)
+            for i in (0, 1)
+        ]
+    )
     torch.testing.assert_close(together, apart, atol=1e-4, rtol=0)
 
 

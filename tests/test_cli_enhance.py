@@ -20,7 +20,17 @@ runner = CliRunner()
 def run(tiny_weights: Path, *args: str):
     return runner.invoke(
         app,
-        ["enhance", *args, "--weights", str(tiny_weights), "--device", "cpu", "--inference-size", str(SIZE), "-q"],
+        [
+            "enhance",
+            *args,
+            "--weights",
+            str(tiny_weights),
+            "--device",
+            "cpu",
+            "--inference-size",
+            str(SIZE),
+            "-q",
+        ],
     )
 
 
@@ -55,9 +65,10 @@ def test_compare_puts_three_results_side_by_side(tiny_weights, photo):
     single = run(tiny_weights, str(photo), "--method", "lanczos", "--native-size")
     compare = run(tiny_weights, str(photo), "--compare", "--native-size", "--style-code=-0.5,-1,-1")
     assert single.exit_code == 0 and compare.exit_code == 0, compare.output
-    with Image.open(photo.parent / "photo_compare.png") as sheet, Image.open(
-        photo.parent / "photo_enhanced_lanczos.jpg"
-    ) as one:
+    with (
+        Image.open(photo.parent / "photo_compare.png") as sheet,
+        Image.open(photo.parent / "photo_enhanced_lanczos.jpg") as one,
+    ):
         assert sheet.width > 3 * one.width
         assert sheet.height > one.height  # the captions sit under the results
 

@@ -24,9 +24,23 @@ def test_interrupted_batch_leaves_only_complete_outputs_and_resumes(tiny_weights
     for i in range(COUNT):
         Image.fromarray(make_photo(320, 240, seed=i)).save(src / f"p{i:03d}.png")
     command = [
-        sys.executable, "-m", "hidt_cli", "translate", str(src), "--output-dir", str(out),
-        "--preset", "day", "--weights", str(tiny_weights), "--device", "cpu",
-        "--inference-size", "128", "--hires", "--quiet",
+        sys.executable,
+        "-m",
+        "hidt_cli",
+        "translate",
+        str(src),
+        "--output-dir",
+        str(out),
+        "--preset",
+        "day",
+        "--weights",
+        str(tiny_weights),
+        "--device",
+        "cpu",
+        "--inference-size",
+        "128",
+        "--hires",
+        "--quiet",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)

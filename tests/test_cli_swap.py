@@ -110,7 +110,10 @@ def test_grid_diagonal_holds_the_originals(tiny_weights, photos, tmp_path):
     cell = max(h for _, h in SIZES)
     widths = [max(1, round(w * cell / h)) for w, h in SIZES]
     column = max(widths)
-    assert grid.shape[:2] == (GAP + 4 * (cell + caption_height(cell) + GAP), GAP + 4 * (column + GAP))
+    assert grid.shape[:2] == (
+        GAP + 4 * (cell + caption_height(cell) + GAP),
+        GAP + 4 * (column + GAP),
+    )
 
     def crop(row: int, col: int, width: int) -> np.ndarray:
         y = GAP + row * (cell + caption_height(cell) + GAP)

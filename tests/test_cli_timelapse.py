@@ -55,8 +55,17 @@ def model(tiny_weights) -> HiDT:
 def run(tiny_weights: Path, *args: str, size: int = 32):
     return CliRunner().invoke(
         app,
-        ["timelapse", *args, "--weights", str(tiny_weights), "--device", "cpu",
-         "--inference-size", str(size), "--quiet"],
+        [
+            "timelapse",
+            *args,
+            "--weights",
+            str(tiny_weights),
+            "--device",
+            "cpu",
+            "--inference-size",
+            str(size),
+            "--quiet",
+        ],
     )
 
 
@@ -88,8 +97,17 @@ def test_guide_every_second_frame(tiny_weights, photo, ramp):
 def test_frames_caps_the_guide(tiny_weights, photo, ramp, tmp_path):
     out = tmp_path / "capped.mp4"
     result = run(
-        tiny_weights, str(photo), "--guide", str(ramp), "--stride", "3", "--frames", "5",
-        "-o", str(out), "--json",
+        tiny_weights,
+        str(photo),
+        "--guide",
+        str(ramp),
+        "--stride",
+        "3",
+        "--frames",
+        "5",
+        "-o",
+        str(out),
+        "--json",
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -99,7 +117,9 @@ def test_frames_caps_the_guide(tiny_weights, photo, ramp, tmp_path):
 
 def test_photo_already_at_processing_size(tiny_weights, photo, tmp_path):
     out = tmp_path / "native.mp4"
-    result = run(tiny_weights, str(photo), "--presets", "day", "--frames", "2", "-o", str(out), size=64)
+    result = run(
+        tiny_weights, str(photo), "--presets", "day", "--frames", "2", "-o", str(out), size=64
+    )
     assert result.exit_code == 0, result.output
     assert video_shape(out)[:2] == (2, (96, 64))
 
@@ -107,8 +127,16 @@ def test_photo_already_at_processing_size(tiny_weights, photo, tmp_path):
 def test_presets_with_strip(tiny_weights, photo, tmp_path):
     out = tmp_path / "day.mp4"
     result = run(
-        tiny_weights, str(photo), "--presets", "night,-0.5:-1.0:-1.0,day", "--frames", "10",
-        "-o", str(out), "--strip", "--json",
+        tiny_weights,
+        str(photo),
+        "--presets",
+        "night,-0.5:-1.0:-1.0,day",
+        "--frames",
+        "10",
+        "-o",
+        str(out),
+        "--strip",
+        "--json",
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -121,7 +149,9 @@ def test_presets_with_strip(tiny_weights, photo, tmp_path):
 
 def test_hires_is_four_times_larger(tiny_weights, photo, tmp_path):
     out = tmp_path / "hires.mp4"
-    result = run(tiny_weights, str(photo), "--presets", "day", "--frames", "2", "--hires", "-o", str(out))
+    result = run(
+        tiny_weights, str(photo), "--presets", "day", "--frames", "2", "--hires", "-o", str(out)
+    )
     assert result.exit_code == 0, result.output
     assert video_shape(out)[:2] == (2, (4 * SIZE_32[0], 4 * SIZE_32[1]))
 
@@ -170,7 +200,9 @@ def test_unknown_preset_lists_the_known_ones(tiny_weights, photo):
 
 
 def test_bad_style_code(tiny_weights, photo):
-    assert_one_line_error(run(tiny_weights, str(photo), "--presets", "1:2"), 2, "'1:2' is not a style code")
+    assert_one_line_error(
+        run(tiny_weights, str(photo), "--presets", "1:2"), 2, "'1:2' is not a style code"
+    )
 
 
 @pytest.mark.parametrize("choice", [[], ["--presets", "day", "--guide", "x.mp4"]])
@@ -209,7 +241,9 @@ def test_render_matches_translate(model, hires):
     batches = list(render_frames(model, rgb, codes, hires_output=hires, inference_size=32, batch=2))
     assert [len(b) for b in batches] == [2, 2, 1]
     expected = to_uint8(
-        model.translate_tensor(to_tensor_255(rgb, model.device), codes, hires_output=hires, inference_size=32)
+        model.translate_tensor(
+            to_tensor_255(rgb, model.device), codes, hires_output=hires, inference_size=32
+        )
     )
     assert np.abs(np.concatenate(batches).astype(int) - expected).max() <= 1
 

@@ -21,8 +21,16 @@ runner = CliRunner()
 def run(tiny_weights, *args, input=None):
     return runner.invoke(
         app,
-        ["translate", "--weights", str(tiny_weights), "--device", "cpu", "--inference-size", "32",
-         *map(str, args)],
+        [
+            "translate",
+            "--weights",
+            str(tiny_weights),
+            "--device",
+            "cpu",
+            "--inference-size",
+            "32",
+            *map(str, args),
+        ],
         input=input,
     )
 
@@ -47,13 +55,17 @@ def test_folder_with_a_bad_file_converts_the_rest_and_exits_1(tiny_weights, tmp_
     for i in range(3):
         save(src / f"p{i}.png", make_photo(seed=i))
     (src / "broken.jpg").write_text("this is not a jpeg")
-    result = run(tiny_weights, src, "--style-code=-0.5,-1,-1", "--output-dir", tmp_path / "out", "--json")
+    result = run(
+        tiny_weights, src, "--style-code=-0.5,-1,-1", "--output-dir", tmp_path / "out", "--json"
+    )
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert (report["converted"], report["failed"]) == (3, 1)
     failed = [f for f in report["files"] if f["status"] == "failed"][0]
     assert "broken.jpg" in failed["error"] and "Traceback" not in result.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"p{i}_style.png" for i in range(3)]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        f"p{i}_style.png" for i in range(3)
+    ]
 
 
 def test_recursive_keeps_the_layout_and_reruns_skip_existing(tiny_weights, tmp_path):
@@ -68,14 +80,36 @@ def test_recursive_keeps_the_layout_and_reruns_skip_existing(tiny_weights, tmp_p
     again = run(tiny_weights, src, "-r", "--preset", "day", "--output-dir", out)
     assert again.exit_code == 0 and "2 skipped" in again.stderr
     assert (out / "a" / "x_day.jpg").stat().st_mtime_ns == stamp
-    forced = run(tiny_weights, src, "-r", "--preset", "night", "--suffix", "_day", "--output-dir", out, "--overwrite")
+    forced = run(
+        tiny_weights,
+        src,
+        "-r",
+        "--preset",
+        "night",
+        "--suffix",
+        "_day",
+        "--output-dir",
+        out,
+        "--overwrite",
+    )
     assert forced.exit_code == 0 and "2 converted" in forced.stderr
 
 
 def test_stdin_to_stdout(tiny_weights):
     buffer = io.BytesIO()
     Image.fromarray(make_photo()).save(buffer, format="PNG")
-    result = run(tiny_weights, "-", "--preset", "night", "-o", "-", "--format", "png", "--quiet", input=buffer.getvalue())
+    result = run(
+        tiny_weights,
+        "-",
+        "--preset",
+        "night",
+        "-o",
+        "-",
+        "--format",
+        "png",
+        "--quiet",
+        input=buffer.getvalue(),
+    )
     assert result.exit_code == 0, result.stderr
     with Image.open(io.BytesIO(result.stdout_bytes)) as im:
         assert im.size == (96, 64) and im.format == "PNG"
@@ -86,20 +120,44 @@ def test_style_image_random_styles_and_seed(tiny_weights, photo, tmp_path):
     assert run(tiny_weights, photo, "--style", style).exit_code == 0
     assert photo.with_name("photo_dusk.jpg").is_file()
     out_a, out_b = tmp_path / "a", tmp_path / "b"
-    assert run(tiny_weights, photo, "--random", 3, "--seed", 5, "--output-dir", out_a, "-f", "png").exit_code == 0
-    assert run(tiny_weights, photo, "--random", 3, "--seed", 5, "--output-dir", out_b, "-f", "png").exit_code == 0
+    assert (
+        run(
+            tiny_weights, photo, "--random", 3, "--seed", 5, "--output-dir", out_a, "-f", "png"
+        ).exit_code
+        == 0
+    )
+    assert (
+        run(
+            tiny_weights, photo, "--random", 3, "--seed", 5, "--output-dir", out_b, "-f", "png"
+        ).exit_code
+        == 0
+    )
     names = sorted(p.name for p in out_a.iterdir())
     assert names == ["photo_random0.png", "photo_random1.png", "photo_random2.png"]
-    same = [np.array_equal(np.asarray(Image.open(out_a / n)), np.asarray(Image.open(out_b / n))) for n in names]
+    same = [
+        np.array_equal(np.asarray(Image.open(out_a / n)), np.asarray(Image.open(out_b / n)))
+        for n in names
+    ]
     assert all(same)
-    assert not np.array_equal(np.asarray(Image.open(out_a / names[0])), np.asarray(Image.open(out_a / names[1])))
+    assert not np.array_equal(
+        np.asarray(Image.open(out_a / names[0])), np.asarray(Image.open(out_a / names[1]))
+    )
 
 
 def test_hires_keeps_input_size_and_native_size_gives_4s(tiny_weights, photo, tmp_path):
     result = run(tiny_weights, photo, "--preset", "day", "--hires", "-o", tmp_path / "big.png")
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "big.png").size == (96, 64)
-    result = run(tiny_weights, photo, "--preset", "day", "--hires", "--native-size", "-o", tmp_path / "native.png")
+    result = run(
+        tiny_weights,
+        photo,
+        "--preset",
+        "day",
+        "--hires",
+        "--native-size",
+        "-o",
+        tmp_path / "native.png",
+    )
     assert result.exit_code == 0 and Image.open(tmp_path / "native.png").size == (192, 128)
 
 

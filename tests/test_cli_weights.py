@@ -41,7 +41,9 @@ def test_styles_says_when_there_are_none(tiny_weights, tmp_path):
 
 
 def test_info_reports_the_sha256_of_the_files(tiny_weights):
-    result = runner.invoke(app, ["info", "--weights", str(tiny_weights), "--device", "cpu", "--json"])
+    result = runner.invoke(
+        app, ["info", "--weights", str(tiny_weights), "--device", "cpu", "--json"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     for kind in ("generator", "enhancer"):

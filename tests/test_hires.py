@@ -10,8 +10,13 @@ from hidt_cli import hires
 
 @pytest.mark.parametrize(
     ("shape", "size", "expected"),
-    [((1280, 2048), 256, (256, 416)), ((320, 445), 256, (256, 352)), ((516, 825), 128, (128, 208)),
-     ((3000, 1000), 256, (768, 256)), ((64, 64), 32, (32, 32))],
+    [
+        ((1280, 2048), 256, (256, 416)),
+        ((320, 445), 256, (256, 352)),
+        ((516, 825), 128, (128, 208)),
+        ((3000, 1000), 256, (768, 256)),
+        ((64, 64), 32, (32, 32)),
+    ],
 )
 def test_inference_shape_rounds_to_the_nearest_multiple_of_16(shape, size, expected):
     assert hires.inference_shape(*shape, size) == expected
@@ -44,6 +49,8 @@ def test_merge_input_of_constant_crops_marks_only_the_uncovered_border():
 def test_merge_input_batches_images_independently():
     a, b = torch.rand(16, 3, 8, 12) * 2 - 1, torch.rand(16, 3, 8, 12) * 2 - 1
     both = hires.merge_input(torch.cat([a, b]))
-    assert torch.equal(both[:1], hires.merge_input(a)) and torch.equal(both[1:], hires.merge_input(b))
+    assert torch.equal(both[:1], hires.merge_input(a)) and torch.equal(
+        both[1:], hires.merge_input(b)
+    )
     with pytest.raises(ValueError, match="multiple of 16"):
         hires.merge_input(a[:15])

@@ -36,7 +36,9 @@ def test_published_layout_loads_with_exact_parameter_counts(model):
 
 def test_style_codes(model, fixtures):
     assert_close(model.encode_style(fixtures["style_input"]), fixtures["style_code"].flatten(1))
-    assert_close(model.encode_style(fixtures["content_input"]), fixtures["self_style_code"].flatten(1))
+    assert_close(
+        model.encode_style(fixtures["content_input"]), fixtures["self_style_code"].flatten(1)
+    )
 
 
 def test_content_code_and_skips(model, fixtures):

@@ -30,7 +30,11 @@ def test_prior_samples_are_seeded():
 def test_interpolation_passes_through_the_keyframes():
     keys = torch.tensor([[0.0, 0, 0], [1, 2, 3], [3, 3, 3]])
     path = interpolate_codes(keys, 5)
-    assert torch.equal(path[0], keys[0]) and torch.equal(path[2], keys[1]) and torch.equal(path[4], keys[2])
+    assert (
+        torch.equal(path[0], keys[0])
+        and torch.equal(path[2], keys[1])
+        and torch.equal(path[4], keys[2])
+    )
     assert torch.allclose(path[1], (keys[0] + keys[1]) / 2)
     assert interpolate_codes(keys[:1], 3).shape == (3, 3)
 

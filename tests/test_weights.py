@@ -38,7 +38,10 @@ def test_published_pickle_with_module_prefix_loads(tmp_path, tiny_state):
     assert loaded.format == "published" and loaded.config == TINY_GENERATOR
     assert "night" in loaded.presets  # the published presets come with a published checkpoint
     net = loaded.build()
-    assert torch.equal(net.state_dict()["decoder.adain_net.model.2.fc.bias"], tiny_state["decoder.adain_net.model.2.fc.bias"])
+    assert torch.equal(
+        net.state_dict()["decoder.adain_net.model.2.fc.bias"],
+        tiny_state["decoder.adain_net.model.2.fc.bias"],
+    )
 
 
 def test_pickle_carrying_code_is_refused_and_not_run(tmp_path):
@@ -99,10 +102,20 @@ def test_garbage_file_is_a_clear_error(tmp_path):
 
 def test_safetensors_round_trip_keeps_metadata_and_half_precision_is_close(tmp_path, tiny_state):
     presets = {"dusk": (0.1, -0.2, 0.3)}
-    save_safetensors(tmp_path / "full.safetensors", tiny_state, "generator", presets=presets, provenance={"steps": 5})
+    save_safetensors(
+        tmp_path / "full.safetensors",
+        tiny_state,
+        "generator",
+        presets=presets,
+        provenance={"steps": 5},
+    )
     save_safetensors(tmp_path / "half.safetensors", tiny_state, "generator", half=True)
     full = load(tmp_path / "full.safetensors", "generator")
-    assert full.presets == presets and full.provenance == {"steps": 5} and full.config == TINY_GENERATOR
+    assert (
+        full.presets == presets
+        and full.provenance == {"steps": 5}
+        and full.config == TINY_GENERATOR
+    )
     assert all(torch.equal(full.state[k], v) for k, v in tiny_state.items())
     half = load(tmp_path / "half.safetensors", "generator")
     assert max((half.state[k] - v).abs().max().item() for k, v in tiny_state.items()) < 1e-2
@@ -112,14 +125,18 @@ def test_safetensors_round_trip_keeps_metadata_and_half_precision_is_close(tmp_p
 def test_manifest_mismatch_is_detected(tiny_weights, tmp_path):
     folder = tmp_path / "copy"
     shutil.copytree(tiny_weights, folder)
-    assert load(folder / "generator.safetensors", "generator").sha256 == sha256_of(folder / "generator.safetensors")
+    assert load(folder / "generator.safetensors", "generator").sha256 == sha256_of(
+        folder / "generator.safetensors"
+    )
     with open(folder / "generator.safetensors", "r+b") as fh:
         fh.seek(-4, os.SEEK_END)
         fh.write(b"\x00\x01\x02\x03")
     with pytest.raises(WeightsError, match="does not match manifest.json"):
         load(folder / "generator.safetensors", "generator")
     write_manifest(folder)  # re-listing the changed file makes it acceptable again
-    assert json.loads((folder / "manifest.json").read_text())["files"]["generator.safetensors"]["sha256"]
+    assert json.loads((folder / "manifest.json").read_text())["files"]["generator.safetensors"][
+        "sha256"
+    ]
 
 
 def test_resolve_folder_file_and_defaults(tiny_weights, tmp_path, monkeypatch):
@@ -139,13 +156,24 @@ def test_resolve_folder_file_and_defaults(tiny_weights, tmp_path, monkeypatch):
 
 def _resolve_in_subprocess(spec: str, cache: Path) -> subprocess.CompletedProcess:
     """huggingface_hub reads its environment at import, so each case gets a fresh process."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache), "HF_HOME": str(cache.parent)}
-    code = "import sys; from hidt_cli.weights import resolve; print(resolve(sys.argv[1], 'generator'))"
-    return subprocess.run([sys.executable, "-c", code, spec], env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_CACHE": str(cache),
+        "HF_HOME": str(cache.parent),
+    }
+    code = (
+        "import sys; from hidt_cli.weights import resolve; print(resolve(sys.argv[1], 'generator'))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, spec], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_hub_reference_offline_and_not_cached(tmp_path):
-    result = _resolve_in_subprocess("hf://someone/hidt-weights/generator.safetensors@main", tmp_path / "hub")
+    result = _resolve_in_subprocess(
+        "hf://someone/hidt-weights/generator.safetensors@main", tmp_path / "hub"
+    )
     assert result.returncode != 0
     assert "not in the local Hugging Face cache and HF_HUB_OFFLINE is set" in result.stderr
     with pytest.raises(WeightsError, match="expected hf://owner/repo/file"):

@@ -140,18 +140,31 @@ StyleImage = Annotated[
 ]
 Preset = Annotated[
     str | None,
-    typer.Option("--preset", "-p", help="A named style of the weights (see 'hidt styles').", rich_help_panel="Style"),
+    typer.Option(
+        "--preset",
+        "-p",
+        help="A named style of the weights (see 'hidt styles').",
+        rich_help_panel="Style",
+    ),
 ]
 StyleCode = Annotated[
     str | None,
-    typer.Option("--style-code", help="A style code 'a,b,c' (write --style-code=-0.5,-1,-1).", rich_help_panel="Style"),
+    typer.Option(
+        "--style-code",
+        help="A style code 'a,b,c' (write --style-code=-0.5,-1,-1).",
+        rich_help_panel="Style",
+    ),
 ]
 Seed = Annotated[
-    int | None, typer.Option(help="Seed for styles sampled from the prior.", rich_help_panel="Style")
+    int | None,
+    typer.Option(help="Seed for styles sampled from the prior.", rich_help_panel="Style"),
 ]
 Hires = Annotated[
     bool,
-    typer.Option("--hires", help="High-resolution output through the 16-crop enhancer (4× the inference size)."),
+    typer.Option(
+        "--hires",
+        help="High-resolution output through the 16-crop enhancer (4× the inference size).",
+    ),
 ]
 
 
@@ -206,9 +219,7 @@ class Render:
         """Results decoded at once: a hi-res result is already a batch of 16 crops."""
         return 1 if self.hires else 8
 
-    def write(
-        self, path: Path, rgb: np.ndarray, fmt: str | None, icc: bytes | None = None
-    ) -> None:
+    def write(self, path: Path, rgb: np.ndarray, fmt: str | None, icc: bytes | None = None) -> None:
         """Write atomically with the chosen quality; fmt None takes it from the suffix."""
         write_image(
             path, rgb, fmt=fmt, quality=self.quality, icc_profile=icc, overwrite=self.overwrite
@@ -256,7 +267,16 @@ def choose_style(
     required: bool = True,
 ) -> StyleChoice | None:
     """Exactly one of --style, --preset, --style-code, --random → the style codes to apply."""
-    given = [n for n, v in (("--style", style), ("--preset", preset), ("--style-code", style_code), ("--random", random)) if v is not None]
+    given = [
+        n
+        for n, v in (
+            ("--style", style),
+            ("--preset", preset),
+            ("--style-code", style_code),
+            ("--random", random),
+        )
+        if v is not None
+    ]
     if len(given) > 1:
         fail(f"give only one of {', '.join(given)}")
     if not given:

@@ -41,16 +41,29 @@ class Render:
 
 
 def enhance(
-    source: Annotated[Path, typer.Argument(metavar="INPUT", help="The photo to render at high resolution.")],
+    source: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="The photo to render at high resolution.")
+    ],
     style: common.StyleImage = None,
     preset: common.Preset = None,
     style_code: common.StyleCode = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file.")] = None,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir", "-d", help="Folder for the output.")] = None,
-    method: Annotated[Method, typer.Option(help="How to reach 4× the inference size.")] = Method.generator,
-    compare: Annotated[bool, typer.Option("--compare", help="All three methods side by side, with timings.")] = False,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", "-d", help="Folder for the output.")
+    ] = None,
+    method: Annotated[
+        Method, typer.Option(help="How to reach 4× the inference size.")
+    ] = Method.generator,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="All three methods side by side, with timings.")
+    ] = False,
     native_size: common.NativeSize = False,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="jpg, png or webp; default: the input's (png for --compare).")] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help="jpg, png or webp; default: the input's (png for --compare)."
+        ),
+    ] = None,
     quality: common.Quality = 95,
     overwrite: common.Overwrite = False,
     inference_size: common.InferenceSize = 256,
@@ -72,7 +85,9 @@ def enhance(
         loaded = common.read_photo(source, quiet)
         model = common.load_model(weights, enhancer, device, fp32)
         if (compare or method is Method.generator) and model.enhancer is None:
-            fail("the generator method needs enhancer weights (--enhancer FILE)", common.EXIT_WEIGHTS)
+            fail(
+                "the generator method needs enhancer weights (--enhancer FILE)", common.EXIT_WEIGHTS
+            )
         photo = to_tensor_255(loaded.rgb, model.device)
         code = _style(model, photo, style, preset, style_code, inference_size)
         methods = list(Method) if compare else [method]
@@ -86,7 +101,12 @@ def enhance(
 
 
 def _target(
-    photo: Path, output: Path | None, output_dir: Path | None, method: Method, compare: bool, fmt: str | None
+    photo: Path,
+    output: Path | None,
+    output_dir: Path | None,
+    method: Method,
+    compare: bool,
+    fmt: str | None,
 ) -> Path:
     """Name the output before any work, so that a bad name fails fast."""
     if output is not None:
@@ -98,11 +118,17 @@ def _target(
     return output_path(item, output=output, output_dir=output_dir, suffix=suffix, fmt=fmt)
 
 
-def _style(model: HiDT, photo: torch.Tensor, style, preset, style_code, inference_size: int) -> torch.Tensor:
+def _style(
+    model: HiDT, photo: torch.Tensor, style, preset, style_code, inference_size: int
+) -> torch.Tensor:
     """The chosen style, or the photo's own so that the render shows resolution, not a new look."""
     choice = common.choose_style(
-        model, style=style, preset=preset, style_code=style_code,
-        inference_size=inference_size, required=False,
+        model,
+        style=style,
+        preset=preset,
+        style_code=style_code,
+        inference_size=inference_size,
+        required=False,
     )
     if choice is not None:
         return choice.codes
@@ -110,7 +136,12 @@ def _style(model: HiDT, photo: torch.Tensor, style, preset, style_code, inferenc
 
 
 def _render_all(
-    model: HiDT, photo: torch.Tensor, code: torch.Tensor, methods: list[Method], size: int, quiet: bool
+    model: HiDT,
+    photo: torch.Tensor,
+    code: torch.Tensor,
+    methods: list[Method],
+    size: int,
+    quiet: bool,
 ) -> list[Render]:
     """Run each method once, after a warm-up on accelerators so timings compare like with like."""
     if model.device.type != "cpu":
@@ -124,7 +155,9 @@ def _render_all(
     return renders
 
 
-def _timed(method: Method, model: HiDT, photo: torch.Tensor, code: torch.Tensor, size: int) -> Render:
+def _timed(
+    method: Method, model: HiDT, photo: torch.Tensor, code: torch.Tensor, size: int
+) -> Render:
     start = time.perf_counter()
     images = RENDERERS[method](model, photo, code, size)
     if model.device.type == "cuda":
@@ -164,12 +197,19 @@ def _write_one(
 ) -> None:
     rgb = _pixels(render, size)
     write_image(
-        target, rgb, fit_alpha(loaded.alpha, rgb.shape[:2]), fmt=fmt, quality=quality,
-        icc_profile=loaded.icc_profile, overwrite=overwrite,
+        target,
+        rgb,
+        fit_alpha(loaded.alpha, rgb.shape[:2]),
+        fmt=fmt,
+        quality=quality,
+        icc_profile=loaded.icc_profile,
+        overwrite=overwrite,
     )
 
 
-def _write_compare(target: Path, renders: list[Render], size, fmt, quality: int, overwrite: bool) -> None:
+def _write_compare(
+    target: Path, renders: list[Render], size, fmt, quality: int, overwrite: bool
+) -> None:
     cells = [_pixels(r, size) for r in renders]
     captions = [f"{r.method.value} {r.milliseconds:.0f} ms" for r in renders]
     picture = sheets.grid([cells], captions=[captions], cell_height=cells[0].shape[0])

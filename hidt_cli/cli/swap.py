@@ -24,6 +24,7 @@ from hidt_cli.pipeline import HiDT, resize_pm1, to_tensor_255, to_uint8
 
 GRID_NAME = "swap_grid.png"
 
+
 def cell_shape(height: int, width: int, cell_height: int) -> tuple[int, int]:
     """The size sheets.grid fits a picture to, so results can be shrunk on the device instead."""
     return cell_height, max(1, round(width * cell_height / height))
@@ -177,7 +178,12 @@ def _tensor(model: HiDT, photo: LoadedImage) -> torch.Tensor:
 
 
 def _write_pairs(
-    i: int, others: list[int], out: torch.Tensor, photo: LoadedImage, plan: Plan, render: common.Render
+    i: int,
+    others: list[int],
+    out: torch.Tensor,
+    photo: LoadedImage,
+    plan: Plan,
+    render: common.Render,
 ) -> list[Path]:
     """Write content i's swapped files (two photos only), at the input's size by default."""
     targets = [(k, plan.pairs[i, j]) for k, j in enumerate(others) if (i, j) in plan.pairs]

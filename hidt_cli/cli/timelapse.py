@@ -32,7 +32,12 @@ def timelapse(
     image: Annotated[Path, typer.Argument(help="The photo to animate.")],
     guide: Annotated[
         Path | None,
-        typer.Option("--guide", "-g", help="Take the styles from this video, frame by frame.", rich_help_panel="Style"),
+        typer.Option(
+            "--guide",
+            "-g",
+            help="Take the styles from this video, frame by frame.",
+            rich_help_panel="Style",
+        ),
     ] = None,
     presets: Annotated[
         str | None,
@@ -44,20 +49,36 @@ def timelapse(
         ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Output MP4; default: <image>_timelapse.mp4 beside the image.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Output MP4; default: <image>_timelapse.mp4 beside the image."
+        ),
     ] = None,
-    fps: Annotated[float | None, typer.Option(help="Frame rate; default: the guide's / stride, or 24.")] = None,
+    fps: Annotated[
+        float | None, typer.Option(help="Frame rate; default: the guide's / stride, or 24.")
+    ] = None,
     frames: Annotated[
-        int | None, typer.Option(min=1, help="Frames to render (default 48); with --guide, the most to render.")
+        int | None,
+        typer.Option(
+            min=1, help="Frames to render (default 48); with --guide, the most to render."
+        ),
     ] = None,
     stride: Annotated[int, typer.Option(min=1, help="With --guide: use every K-th frame.")] = 1,
     smooth: Annotated[
-        float, typer.Option(min=0.0, help="With --guide: Gaussian smoothing of the styles over time, in frames (0 = off).")
+        float,
+        typer.Option(
+            min=0.0,
+            help="With --guide: Gaussian smoothing of the styles over time, in frames (0 = off).",
+        ),
     ] = 2.0,
     hires: common.Hires = False,
-    strip: Annotated[bool, typer.Option("--strip", help="Also write <output>_strip.png with 8 frames.")] = False,
+    strip: Annotated[
+        bool, typer.Option("--strip", help="Also write <output>_strip.png with 8 frames.")
+    ] = False,
     inference_size: common.InferenceSize = 256,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace existing outputs.")
+    ] = False,
     weights: common.Weights = None,
     enhancer: common.EnhancerOpt = None,
     device: common.Device = "auto",
@@ -87,8 +108,13 @@ def timelapse(
                 read = math.ceil(info.frame_count / stride)  # the container's count: an estimate
                 task = bar.add_task("reading styles", total=min(read, frames or read))
                 codes = guide_codes(
-                    model, guide, stride=stride, max_frames=frames, sigma=smooth,
-                    inference_size=inference_size, advance=lambda n: bar.advance(task, n),
+                    model,
+                    guide,
+                    stride=stride,
+                    max_frames=frames,
+                    sigma=smooth,
+                    inference_size=inference_size,
+                    advance=lambda n: bar.advance(task, n),
                 )
                 rate = fps or info.fps / stride
             else:
@@ -96,11 +122,18 @@ def timelapse(
                 rate = fps or DEFAULT_FPS
             task = bar.add_task("rendering", total=len(codes))
             batches = render_frames(
-                model, photo.rgb, codes, hires_output=hires, inference_size=inference_size,
+                model,
+                photo.rgb,
+                codes,
+                hires_output=hires,
+                inference_size=inference_size,
                 batch=8 if model.device.type == "cuda" else 2,  # CPUs gain little from more
             )
             kept = write_video(
-                target, batches, rate, overwrite=overwrite,
+                target,
+                batches,
+                rate,
+                overwrite=overwrite,
                 keep=strip_indices(len(codes)) if strip_path else set(),
                 advance=lambda n: bar.advance(task, n),
             )
@@ -118,7 +151,9 @@ def timelapse(
             )
 
 
-def _outputs(image: Path, output: Path | None, strip: bool, overwrite: bool) -> tuple[Path, Path | None]:
+def _outputs(
+    image: Path, output: Path | None, strip: bool, overwrite: bool
+) -> tuple[Path, Path | None]:
     """The video's and the strip's paths, refused now if taken rather than after the rendering."""
     target = output or image.with_name(f"{image.stem}_timelapse.mp4")
     if target.suffix.lower() != ".mp4":
@@ -145,7 +180,9 @@ def _keyframe(model: HiDT, text: str) -> torch.Tensor:
     try:
         return parse_style_code(text.replace(":", ","), model.style_dim)
     except ValueError:
-        fail(f"--presets: {text!r} is not a style code of {model.style_dim} numbers joined by colons")
+        fail(
+            f"--presets: {text!r} is not a style code of {model.style_dim} numbers joined by colons"
+        )
 
 
 def guide_codes(

@@ -38,25 +38,44 @@ class Job:
 
 
 def translate(
-    inputs: Annotated[list[str], typer.Argument(help="Image files, folders, globs, or - for stdin.")],
+    inputs: Annotated[
+        list[str], typer.Argument(help="Image files, folders, globs, or - for stdin.")
+    ],
     style: common.StyleImage = None,
     preset: common.Preset = None,
     style_code: common.StyleCode = None,
     random: Annotated[
-        int | None, typer.Option("--random", help="N styles sampled from the prior per input.", rich_help_panel="Style")
+        int | None,
+        typer.Option(
+            "--random", help="N styles sampled from the prior per input.", rich_help_panel="Style"
+        ),
     ] = None,
     seed: common.Seed = None,
     hires: common.Hires = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file for a single result; - for stdout.")] = None,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir", "-d", help="Folder for outputs (keeps the inputs' layout).")] = None,
-    suffix: Annotated[str | None, typer.Option(help="Appended to each input's name; default: _<style>.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Output file for a single result; - for stdout."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", "-d", help="Folder for outputs (keeps the inputs' layout)."),
+    ] = None,
+    suffix: Annotated[
+        str | None, typer.Option(help="Appended to each input's name; default: _<style>.")
+    ] = None,
     fmt: common.Format = None,
     quality: common.Quality = 95,
     overwrite: common.Overwrite = False,
-    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")] = False,
-    batch_size: Annotated[int | None, typer.Option(min=1, help="Images per device batch; default 8 on GPU, 1 on CPU.")] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")
+    ] = False,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Images per device batch; default 8 on GPU, 1 on CPU.")
+    ] = None,
     native_size: common.NativeSize = False,
-    max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels than this.")] = DEFAULT_MAX_PIXELS,
+    max_pixels: Annotated[
+        int, typer.Option(help="Refuse inputs with more pixels than this.")
+    ] = DEFAULT_MAX_PIXELS,
     inference_size: common.InferenceSize = 256,
     weights: common.Weights = None,
     enhancer: common.EnhancerOpt = None,
@@ -74,8 +93,13 @@ def translate(
         items, problems = expand_inputs(inputs, recursive=recursive)
         model = common.load_model(weights, enhancer, device, fp32, hires=hires)
         choice = common.choose_style(
-            model, style=style, preset=preset, style_code=style_code, random=random,
-            seed=seed, inference_size=inference_size,
+            model,
+            style=style,
+            preset=preset,
+            style_code=style_code,
+            random=random,
+            seed=seed,
+            inference_size=inference_size,
         )
         render = common.Render(hires, inference_size, native_size, fmt, quality, overwrite)
         batch_size = batch_size or (8 if model.device.type == "cuda" else 1)
@@ -87,7 +111,17 @@ def translate(
         pending = [job for job in jobs if not _already_done(job, overwrite, to_stdout, report)]
         interrupted = False
         try:
-            _run(model, choice.codes, pending, render, batch_size, to_stdout, max_pixels, quiet, report)
+            _run(
+                model,
+                choice.codes,
+                pending,
+                render,
+                batch_size,
+                to_stdout,
+                max_pixels,
+                quiet,
+                report,
+            )
         except KeyboardInterrupt:
             interrupted = True
         code = report.finish(quiet=quiet, as_json=as_json, interrupted=interrupted)
@@ -126,7 +160,9 @@ def _plan(items, labels, output, output_dir, suffix, fmt, report) -> list[Job]:
     if collisions:
         target, clashing = next(iter(collisions.items()))
         names = ", ".join(str(i.path) for i in clashing)
-        fail(f"{target}: several inputs would write this output ({names}); use --output-dir or --suffix")
+        fail(
+            f"{target}: several inputs would write this output ({names}); use --output-dir or --suffix"
+        )
     return jobs
 
 
@@ -166,12 +202,16 @@ def _run(model, codes, jobs, render, batch_size, to_stdout, max_pixels, quiet, r
                 for note in loaded.notes:
                     common.note(f"{job.item.path}: {note}", quiet)
                 if batch and not _batchable(batch[0][1], loaded, codes):
-                    _render(model, codes, batch, render, batch_size, to_stdout, writer, written, report)
+                    _render(
+                        model, codes, batch, render, batch_size, to_stdout, writer, written, report
+                    )
                     bar.advance(task, len(batch))
                     batch = []
                 batch.append((job, loaded))
                 if len(batch) >= batch_size or len(codes) > 1:
-                    _render(model, codes, batch, render, batch_size, to_stdout, writer, written, report)
+                    _render(
+                        model, codes, batch, render, batch_size, to_stdout, writer, written, report
+                    )
                     bar.advance(task, len(batch))
                     batch = []
             if batch:
@@ -190,15 +230,20 @@ def _batchable(first: LoadedImage, other: LoadedImage, codes) -> bool:
     return len(codes) == 1 and first.rgb.shape == other.rgb.shape
 
 
-def _render(model: HiDT, codes, batch, render, batch_size, to_stdout, writer, written, report) -> None:
+def _render(
+    model: HiDT, codes, batch, render, batch_size, to_stdout, writer, written, report
+) -> None:
     """Translate a batch of equal-sized photos (or one photo with several styles) and queue
     their outputs for writing."""
     images = torch.cat([to_tensor_255(loaded.rgb, model.device) for _, loaded in batch])
     styles = codes if len(codes) > 1 else codes.expand(len(batch), -1)
     try:
         out = model.translate_tensor(
-            images, styles, hires_output=render.hires,
-            inference_size=render.inference_size, max_batch=batch_size,
+            images,
+            styles,
+            hires_output=render.hires,
+            inference_size=render.inference_size,
+            max_batch=batch_size,
         )
         if not render.native_size:
             out = resize_pm1(out, tuple(images.shape[-2:]))
@@ -210,17 +255,29 @@ def _render(model: HiDT, codes, batch, render, batch_size, to_stdout, writer, wr
     for b, (job, loaded) in enumerate(batch):
         results = pixels[b : b + 1] if len(codes) == 1 else pixels
         alpha = fit_alpha(loaded.alpha, results.shape[1:3])
-        for rgb, target in zip(results, job.outputs):
+        for rgb, target in zip(results, job.outputs, strict=True):
             if to_stdout:
-                data = encode_image(rgb, alpha, fmt=render.fmt or "png", quality=render.quality,
-                                    icc_profile=loaded.icc_profile)
+                data = encode_image(
+                    rgb,
+                    alpha,
+                    fmt=render.fmt or "png",
+                    quality=render.quality,
+                    icc_profile=loaded.icc_profile,
+                )
                 sys.stdout.buffer.write(data)
                 sys.stdout.buffer.flush()
                 written[id(job)].append((target, None))
                 continue
             writer.submit(
-                (id(job), target), write_image, target, rgb, alpha, fmt=render.fmt,
-                quality=render.quality, icc_profile=loaded.icc_profile, overwrite=render.overwrite,
+                (id(job), target),
+                write_image,
+                target,
+                rgb,
+                alpha,
+                fmt=render.fmt,
+                quality=render.quality,
+                icc_profile=loaded.icc_profile,
+                overwrite=render.overwrite,
             )
 
 
@@ -242,4 +299,6 @@ def _settle(done, jobs: list[Job], written, report: BatchReport) -> None:
 
 def _one_line(exc: Exception, job: Job) -> str:
     text = str(exc)
-    return text if text.startswith(str(job.item.path)) or ": " in text else f"{job.item.path}: {text}"
+    return (
+        text if text.startswith(str(job.item.path)) or ": " in text else f"{job.item.path}: {text}"
+    )

@@ -36,7 +36,9 @@ class Kind(str, Enum):
 
 def styles(
     weights: common.Weights = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the presets as JSON on stdout.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the presets as JSON on stdout.")
+    ] = False,
     debug: common.Debug = False,
 ) -> None:
     """List the named styles (presets) of the weights."""
@@ -44,7 +46,9 @@ def styles(
         path = weights_io.resolve(weights, "generator")
         presets = weights_io.load(path, "generator").presets
         if as_json:
-            common.print_json({"weights": str(path), "presets": {k: list(presets[k]) for k in sorted(presets)}})
+            common.print_json(
+                {"weights": str(path), "presets": {k: list(presets[k]) for k in sorted(presets)}}
+            )
             return
         if not presets:
             common.note(
@@ -66,7 +70,9 @@ def info(
     enhancer: common.EnhancerOpt = None,
     device: common.Device = "auto",
     fp32: common.Fp32 = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON on stdout.")
+    ] = False,
     debug: common.Debug = False,
 ) -> None:
     """Where the weights came from (with their sha256), their sizes, and the runtime."""
@@ -120,7 +126,9 @@ def _print_info(report: dict) -> None:
             _line(f"  {'presets':<11} {entry['presets']}")
         provenance = ", ".join(f"{k}={v}" for k, v in entry["provenance"].items())
         _line(f"  {'provenance':<11} {provenance or '-'}")
-    _line(f"device {report['device']}, {report['dtype']}; torch {report['torch']}, hidt {report['hidt']}")
+    _line(
+        f"device {report['device']}, {report['dtype']}; torch {report['torch']}, hidt {report['hidt']}"
+    )
 
 
 def _line(text: str) -> None:
@@ -131,11 +139,18 @@ def _line(text: str) -> None:
 
 
 def convert_weights(
-    source: Annotated[Path, typer.Argument(metavar="IN", help="A published checkpoint (.pt/.pth) or our .safetensors.")],
+    source: Annotated[
+        Path,
+        typer.Argument(metavar="IN", help="A published checkpoint (.pt/.pth) or our .safetensors."),
+    ],
     target: Annotated[Path, typer.Argument(metavar="OUT", help="The .safetensors file to write.")],
-    kind: Annotated[Kind, typer.Option(help="Which network IN holds; auto reads it off the keys.")] = Kind.auto,
+    kind: Annotated[
+        Kind, typer.Option(help="Which network IN holds; auto reads it off the keys.")
+    ] = Kind.auto,
     half: Annotated[bool, typer.Option("--half", help="Store float16 (half the size).")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing OUT.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing OUT.")
+    ] = False,
     debug: common.Debug = False,
 ) -> None:
     """Convert a checkpoint to safetensors with presets and provenance; prints its sha256."""
@@ -147,9 +162,18 @@ def convert_weights(
             fail(f"{source}: no such weights file", common.EXIT_WEIGHTS)
         loaded = weights_io.load(source, None if kind is Kind.auto else kind.value)
         network = loaded.kind
-        provenance = {**loaded.provenance, "converted_from": source.name, "source_sha256": loaded.sha256}
+        provenance = {
+            **loaded.provenance,
+            "converted_from": source.name,
+            "source_sha256": loaded.sha256,
+        }
         digest = weights_io.save_safetensors(
-            target, loaded.build(), network, presets=loaded.presets, provenance=provenance, half=half
+            target,
+            loaded.build(),
+            network,
+            presets=loaded.presets,
+            provenance=provenance,
+            half=half,
         )
         common.note(
             f"wrote {target}: {network}, {weights_io.parameter_count(loaded.state):,} parameters, "

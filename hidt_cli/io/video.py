@@ -14,11 +14,11 @@ from types import TracebackType
 import cv2
 import numpy as np
 
+from hidt_cli.io.errors import PathError
+
 _MP4V = cv2.VideoWriter.fourcc(*"mp4v")  # MPEG-4 Part 2: in every OpenCV build with FFmpeg
 # Some containers (and streams cut from them) report 0 or NaN fps; 25 is the PAL rate.
 FALLBACK_FPS = 25.0
-
-from hidt_cli.io.errors import PathError
 
 
 class VideoError(PathError):

@@ -6,6 +6,7 @@ loads with no key mapping (after stripping a DataParallel `module.` prefix).
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import NamedTuple
 
 import torch
@@ -56,8 +57,7 @@ class StyleEncoder(nn.Module):
         channels = config.style_channels
         layers = [Conv2dBlock(3, channels[0], 7, 1, 3, "none", "lrelu")]
         layers += [
-            Conv2dBlock(cin, cout, 4, 2, 1, "none", "lrelu")
-            for cin, cout in zip(channels[:-1], channels[1:])
+            Conv2dBlock(cin, cout, 4, 2, 1, "none", "lrelu") for cin, cout in pairwise(channels)
         ]
         self.body = nn.Sequential(*layers)
         self.head = nn.Sequential(
