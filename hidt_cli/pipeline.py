@@ -91,13 +91,15 @@ class HiDT:
         presets: dict[str, tuple[float, ...]] | None = None,
         device: str | torch.device = "auto",
         dtype: torch.dtype | None = None,
+        channels_last: bool | None = None,
         info: WeightsInfo | None = None,
     ) -> None:
+        """dtype None = bf16 autocast on CUDA, float32 elsewhere; channels_last None = on CUDA."""
         self.device = pick_device(device)
-        self.dtype = dtype or (torch.bfloat16 if self.device.type == "cuda" else torch.float32)
-        memory_format = (
-            torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
-        )
+        on_cuda = self.device.type == "cuda"
+        self.dtype = dtype or (torch.bfloat16 if on_cuda else torch.float32)
+        use_channels_last = on_cuda if channels_last is None else channels_last
+        memory_format = torch.channels_last if use_channels_last else torch.contiguous_format
         self.generator = generator.eval().to(self.device, memory_format=memory_format)
         self.enhancer = (
             enhancer.eval().to(self.device, memory_format=memory_format) if enhancer else None

@@ -120,3 +120,23 @@ def test_alpha_is_carried_through(model):
 def test_bad_inference_sizes_are_refused(model, size):
     with pytest.raises(ValueError, match="multiple of 16"):
         model.translate(make_photo(), "day", inference_size=size)
+
+
+def test_bf16_channels_last_path_stays_close_to_float32(tiny_weights):
+    """The GPU configuration (bf16 autocast, channels_last), exercised on the CPU so that its
+    dtype and layout handling is checked without a GPU."""
+    reference = hidt_cli.load(tiny_weights, device="cpu")
+    fast = hidt_cli.HiDT(
+        reference.generator,
+        reference.enhancer,
+        device="cpu",
+        dtype=torch.bfloat16,
+        channels_last=True,
+    )
+    photo = torch.from_numpy(make_photo()).permute(2, 0, 1)[None].float()
+    styles = torch.tensor([[0.3, -0.8, 0.5]])
+    for hires in (False, True):
+        want = reference.translate_tensor(photo, styles, hires_output=hires, inference_size=32)
+        got = fast.translate_tensor(photo, styles, hires_output=hires, inference_size=32)
+        assert got.dtype == torch.float32 and got.shape == want.shape
+        assert (got - want).abs().mean().item() < 0.02
