@@ -10,6 +10,7 @@ from hidt_cli.cli.enhance import enhance
 from hidt_cli.cli.sample_styles import sample_styles
 from hidt_cli.cli.swap import swap
 from hidt_cli.cli.timelapse import timelapse
+from hidt_cli.cli.train import train, train_enhancer
 from hidt_cli.cli.translate import translate
 from hidt_cli.cli.weights_cmds import convert_weights, info, styles
 
@@ -29,6 +30,8 @@ app.command()(enhance)
 app.command()(styles)
 app.command()(info)
 app.command("convert-weights")(convert_weights)
+app.command()(train)
+app.command("train-enhancer")(train_enhancer)
 
 
 def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature

@@ -1,0 +1,234 @@
+"""`hidt train` and `hidt train-enhancer`: training from the command line, single GPU, CPU, or
+several GPUs when launched with torchrun."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hidt_cli.cli import common
+from hidt_cli.cli.common import fail
+from hidt_cli.train.config import EnhancerTrainConfig, Phase, TranslatorTrainConfig, from_dict
+from hidt_cli.train.enhancer import CHECKPOINT as ENHANCER_CHECKPOINT
+from hidt_cli.train.enhancer import EnhancerTrainer
+from hidt_cli.train.runtime import load_checkpoint, setup_runtime
+from hidt_cli.train.translator import CHECKPOINT, TranslatorTrainer
+from hidt_cli.weights import load as load_weights
+from hidt_cli.weights import resolve
+
+Data = Annotated[Path, typer.Argument(help="Folder of photos (searched recursively).")]
+Out = Annotated[
+    Path, typer.Option("--out", "-o", help="Run folder: checkpoints, samples, log, weights.")
+]
+ConfigFile = Annotated[
+    Path | None, typer.Option("--config", help="JSON file with training settings (see README).")
+]
+Resume = Annotated[
+    bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.pt.")
+]
+Steps = Annotated[int | None, typer.Option(min=1, help="Train for this many steps in one phase.")]
+Curriculum = Annotated[
+    str | None,
+    typer.Option(help="Phases as STEPS:CROP:BATCH,... e.g. 30000:128:32,20000:256:8."),
+]
+Seed = Annotated[int | None, typer.Option(help="Seed for weights, data order and styles.")]
+Workers = Annotated[int | None, typer.Option(min=0, help="Data-loading worker processes.")]
+Every = Annotated[int | None, typer.Option(min=1)]
+
+
+def parse_curriculum(text: str) -> tuple[Phase, ...]:
+    """'30000:128:32,20000:256:8' → phases; a usage error names the bad part."""
+    phases = []
+    for part in text.split(","):
+        try:
+            steps, crop, batch = (int(v) for v in part.split(":"))
+        except ValueError:
+            fail(f"--curriculum {part!r}: expected STEPS:CROP:BATCH")
+        if min(steps, crop, batch) < 1 or crop % 16:
+            fail(f"--curriculum {part!r}: positive numbers, crop a multiple of 16")
+        phases.append(Phase(steps, crop, batch))
+    return tuple(phases)
+
+
+def build_config(base: dataclasses.dataclass, config_file: Path | None, **overrides):
+    """Defaults ← the JSON file ← command-line options that were given."""
+    config = base
+    if config_file is not None:
+        try:
+            data = json.loads(config_file.read_text())
+            config = from_dict(type(base), {**dataclasses.asdict(base), **data})
+        except (OSError, ValueError, TypeError) as exc:
+            fail(f"{config_file}: {exc}")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(config, **given)
+
+
+def train(
+    data: Data,
+    out: Out,
+    config_file: ConfigFile = None,
+    resume: Resume = False,
+    init: Annotated[
+        str | None,
+        typer.Option(help="Start the generator from these weights (weights-only restart)."),
+    ] = None,
+    steps: Steps = None,
+    crop: Annotated[int, typer.Option(help="Crop size with --steps.")] = 256,
+    batch_size: Annotated[int, typer.Option(help="Batch size with --steps.")] = 8,
+    curriculum: Curriculum = None,
+    masks: Annotated[
+        Path | None, typer.Option(help="Folder of segmentation masks parallel to DATA.")
+    ] = None,
+    classes: Annotated[
+        Path | None, typer.Option(help="CSV file,class for balanced sampling and presets.")
+    ] = None,
+    balance: Annotated[bool, typer.Option(help="Draw each daytime class equally often.")] = True,
+    seed: Seed = None,
+    workers: Workers = None,
+    log_every: Every = None,
+    sample_every: Every = None,
+    checkpoint_every: Every = None,
+    compile: Annotated[
+        bool, typer.Option("--compile", help="torch.compile the generator step.")
+    ] = False,
+    device: common.Device = "auto",
+    quiet: common.Quiet = False,
+    debug: common.Debug = False,
+) -> None:
+    """Train the translator (generator + discriminators) with the HiDT objective."""
+    with common.reported_errors(debug):
+        if steps is not None and curriculum is not None:
+            fail("give --steps or --curriculum, not both")
+        phases = parse_curriculum(curriculum) if curriculum else None
+        if steps is not None:
+            phases = (Phase(steps, crop, batch_size),)
+        checkpoint = out / CHECKPOINT
+        base = TranslatorTrainConfig()
+        if resume:
+            if not checkpoint.is_file():
+                fail(f"{checkpoint}: no checkpoint to resume from", common.EXIT_INPUT)
+            base = from_dict(
+                TranslatorTrainConfig, json.loads(load_checkpoint(checkpoint)["config"])
+            )
+        config = build_config(
+            base,
+            config_file,
+            phases=phases,
+            seed=seed,
+            workers=workers,
+            log_every=log_every,
+            sample_every=sample_every,
+            checkpoint_every=checkpoint_every,
+            balance=balance,
+            compile=compile or None,
+        )
+        runtime = setup_runtime(device)
+        out.mkdir(parents=True, exist_ok=True)
+        trainer = TranslatorTrainer(config, data, out, runtime, masks_root=masks, class_csv=classes)
+        if resume:
+            trainer.resume(checkpoint)
+        elif init is not None:
+            trainer.init_generator(load_weights(resolve(init, "generator"), "generator").state)
+        if runtime.is_main:
+            _announce(trainer, masks, quiet)
+        _run_with_progress(trainer, config.total_steps, quiet or not runtime.is_main)
+        common.note(f"done: {out / 'generator.safetensors'} after {trainer.step} steps", quiet)
+
+
+def _announce(trainer, masks: Path | None, quiet: bool) -> None:
+    known = sum(c is not None for c in trainer.classes)
+    common.note(
+        f"{len(trainer.photos)} photos ({known} with a daytime class from their names); "
+        f"device {trainer.runtime.device} × {trainer.runtime.world_size}; "
+        + ("segmentation losses on" if masks else "no masks: segmentation losses off"),
+        quiet,
+    )
+
+
+def _run_with_progress(trainer, total: int, quiet: bool) -> None:
+    with common.progress(quiet) as bar:
+        task = bar.add_task("training", total=total, completed=trainer.step)
+
+        def on_step(step: int, values: dict[str, float]) -> None:
+            bar.update(
+                task,
+                completed=step,
+                description=f"training  G {values['total']:.3f}  D {values['d']:.3f}",
+            )
+
+        trainer.run(on_step=on_step)
+
+
+def train_enhancer(
+    data: Data,
+    out: Out,
+    generator: Annotated[
+        str | None,
+        typer.Option("--generator", "-g", help="Trained generator weights (default: shipped)."),
+    ] = None,
+    config_file: ConfigFile = None,
+    resume: Resume = False,
+    steps: Steps = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Photos per step.")] = None,
+    size: Annotated[
+        int | None, typer.Option(help="Inference size S of the medium crops (targets are 4S).")
+    ] = None,
+    vgg_weights: Annotated[
+        Path | None,
+        typer.Option(help="ImageNet VGG-19 weights (torchvision layout) for the perceptual loss."),
+    ] = None,
+    seed: Seed = None,
+    workers: Workers = None,
+    log_every: Every = None,
+    sample_every: Every = None,
+    checkpoint_every: Every = None,
+    device: common.Device = "auto",
+    quiet: common.Quiet = False,
+    debug: common.Debug = False,
+) -> None:
+    """Train the enhancer G_enh on high-resolution photos with a trained generator."""
+    with common.reported_errors(debug):
+        checkpoint = out / ENHANCER_CHECKPOINT
+        base = EnhancerTrainConfig()
+        if resume:
+            if not checkpoint.is_file():
+                fail(f"{checkpoint}: no checkpoint to resume from", common.EXIT_INPUT)
+            base = from_dict(EnhancerTrainConfig, json.loads(load_checkpoint(checkpoint)["config"]))
+        config = build_config(
+            base,
+            config_file,
+            steps=steps,
+            batch=batch_size,
+            size=size,
+            seed=seed,
+            workers=workers,
+            log_every=log_every,
+            sample_every=sample_every,
+            checkpoint_every=checkpoint_every,
+        )
+        if vgg_weights is not None and not vgg_weights.is_file():
+            fail(f"{vgg_weights}: no such file", common.EXIT_WEIGHTS)
+        runtime = setup_runtime(device)
+        out.mkdir(parents=True, exist_ok=True)
+        generator_net = load_weights(resolve(generator, "generator"), "generator").build()
+        trainer = EnhancerTrainer(
+            config, generator_net, data, out, runtime, vgg_weights=vgg_weights
+        )
+        if resume:
+            trainer.resume(checkpoint)
+        if runtime.is_main:
+            common.note(
+                f"{len(trainer.photos)} photos; device {runtime.device} × {runtime.world_size}; "
+                + (
+                    "VGG perceptual loss on"
+                    if vgg_weights
+                    else "no VGG weights: perceptual loss off"
+                ),
+                quiet,
+            )
+        _run_with_progress(trainer, config.steps, quiet or not runtime.is_main)
+        common.note(f"done: {out / 'enhancer.safetensors'} after {trainer.step} steps", quiet)

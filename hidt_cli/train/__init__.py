@@ -1,0 +1,1 @@
+"""Training the translator and the enhancer: data pipeline."""

@@ -1,0 +1,387 @@
+"""Training the HiDT generator with the paper's objective.
+
+One step, for a batch x whose photos lend each other their styles (x' = x rolled by one):
+  c, s = E_c(x), E_s(x);  s' = s rolled;  s_r ~ N(0, I)
+  decode (c, s), (c, s'), (c, s_r) → x̂ (reconstruction), x̃ (swap), x_r (random style)
+  encode x̃ and x_r again → content and style reconstructions (L_c, L_s, L_c^r, L_s^r)
+  decode (c̃, s) → cycle L_cyc and (c_r, s) → L_rec^r
+  L_dist on a pool of recent style codes; LSGAN terms from an unconditional and a
+  style-conditional discriminator on x̃ and x_r; segmentation terms when masks are given.
+The three decodes and the two re-encodes each run as one batch.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hidt_cli import sheets
+from hidt_cli.hires import inference_shape, resize_255
+from hidt_cli.io.images import read_image, write_image
+from hidt_cli.models import Content, Generator
+from hidt_cli.models.discriminators import MultiScaleDiscriminator
+from hidt_cli.pipeline import to_uint8
+from hidt_cli.styles import sample_prior
+from hidt_cli.train import losses
+from hidt_cli.train.config import TranslatorTrainConfig, from_dict, to_json
+from hidt_cli.train.data import (
+    PhotoCrops,
+    balanced_weights,
+    classes_for,
+    find_photos,
+    make_loader,
+)
+from hidt_cli.train.runtime import (
+    RunLog,
+    Runtime,
+    broadcast_parameters,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    seed_everything,
+    set_rng_state,
+)
+from hidt_cli.weights import save_safetensors
+
+CHECKPOINT = "checkpoint.pt"
+SAMPLE_PHOTOS = 4
+SAMPLE_PRIOR_STYLES = 4
+
+
+def _cat(contents: list[Content]) -> Content:
+    return Content(*(torch.cat(parts) for parts in zip(*contents, strict=True)))
+
+
+class TranslatorTrainer:
+    """Owns the networks, optimisers and data of one translator training run."""
+
+    def __init__(
+        self,
+        config: TranslatorTrainConfig,
+        data_root: Path,
+        out_dir: Path,
+        runtime: Runtime,
+        *,
+        masks_root: Path | None = None,
+        class_csv: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.out_dir = out_dir
+        self.data_root = data_root
+        self.masks_root = masks_root
+        seed_everything(config.seed)
+        device = runtime.device
+        fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+        self.generator = Generator(config.generator).to(device, memory_format=fmt)
+        d_args = dict(
+            scales=config.d_scales,
+            base=config.d_base,
+            layers=config.d_layers,
+            spectral=config.spectral_norm,
+        )
+        self.dis = MultiScaleDiscriminator(**d_args).to(device, memory_format=fmt)
+        self.dis_cond = MultiScaleDiscriminator(style_dim=config.generator.style_dim, **d_args).to(
+            device, memory_format=fmt
+        )
+        for net in (self.generator, self.dis, self.dis_cond):
+            broadcast_parameters(net, runtime)
+        self.opt_g = torch.optim.Adam(
+            self.generator.parameters(),
+            config.lr_g,
+            betas=config.betas,
+            weight_decay=config.weight_decay,
+        )
+        self.opt_d = torch.optim.Adam(
+            [*self.dis.parameters(), *self.dis_cond.parameters()],
+            config.lr_d,
+            betas=config.betas,
+            weight_decay=config.weight_decay,
+        )
+        self.pool = losses.StylePool(config.style_pool)
+        self.step = 0
+        self.photos = find_photos(data_root)
+        self.classes = classes_for(self.photos, data_root)
+        if class_csv is not None:
+            self.classes = classes_for(self.photos, data_root, csv=class_csv)
+        self.log = RunLog(out_dir / "log.jsonl", runtime.is_main)
+        self._forward_g = self._compiled(self._generator_losses)
+
+    # ---------------------------------------------------------------- data
+
+    def _loader(self, phase):
+        low, high = self.config.shorter_side_scale
+        dataset = PhotoCrops(
+            self.photos,
+            crop=phase.crop,
+            shorter_side=(phase.crop, max(phase.crop, int(phase.crop * high / low))),
+            masks_root=self.masks_root,
+            photos_root=self.data_root,
+        )
+        weights = None
+        if self.config.balance and any(c is not None for c in self.classes):
+            weights = balanced_weights(self.classes)
+        return make_loader(
+            dataset,
+            batch_size=phase.batch,
+            balanced_weights=weights,
+            workers=self.config.workers,
+            seed=self.config.seed + self.step,
+            rank=self.runtime.rank,
+            world_size=self.runtime.world_size,
+        )
+
+    def _compiled(self, fn: Callable) -> Callable:
+        return torch.compile(fn) if self.config.compile else fn
+
+    # ---------------------------------------------------------------- one step
+
+    def _generator_losses(
+        self, x: torch.Tensor, masks: torch.Tensor | None
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The generator's non-adversarial terms, with the fakes and their styles."""
+        g = self.generator
+        b = len(x)
+        content = g.encode_content(x)
+        style = g.encode_style(x)
+        swapped_style = style.roll(1, 0)
+        random_style = torch.randn_like(style)
+        out = g.decoder(_cat([content] * 3), torch.cat([style, swapped_style, random_style]))
+        images = torch.tanh(out[:, :3])
+        reconstruction, swapped, randomised = images.split(b)
+        fakes = torch.cat([swapped, randomised])
+        content2 = g.encode_content(fakes)
+        style2 = g.encode_style(fakes)
+        content_swap = Content(*(t[:b] for t in content2))
+        content_rand = Content(*(t[b:] for t in content2))
+        round_trip = torch.tanh(
+            g.decoder(_cat([content_swap, content_rand]), torch.cat([style, style]))[:, :3]
+        )
+        cycle, random_back = round_trip.split(b)
+        fake_styles = torch.cat([swapped_style, random_style])
+        terms = {
+            "rec": F.l1_loss(reconstruction, x),
+            "cyc": F.l1_loss(cycle, x),
+            "rec_random": F.l1_loss(random_back, x),
+            "content": F.l1_loss(content_swap.content, content.content),
+            "content_random": F.l1_loss(content_rand.content, content.content),
+            "style": F.l1_loss(style2[:b], swapped_style),
+            "style_random": F.l1_loss(style2[b:], random_style),
+            "dist": losses.style_distribution(self.pool.with_current(style)),
+        }
+        if masks is not None:
+            seg_logits = out[:, 3:]
+            terms["seg"] = losses.segmentation(seg_logits, masks.repeat(3, 1, 1))
+        return terms, fakes, fake_styles, style
+
+    def train_step(self, x: torch.Tensor, masks: torch.Tensor | None = None) -> dict[str, float]:
+        """One discriminator and one generator update; returns the losses as floats."""
+        rt = self.runtime
+        with rt.autocast():
+            terms, fakes, fake_styles, style = self._forward_g(x, masks)
+        # Discriminators first, on detached fakes; a real photo paired with another photo's
+        # style counts as fake for the conditional one, so it must look at the style.
+        self.opt_d.zero_grad(set_to_none=True)
+        with rt.autocast():
+            real_style = style.detach()
+            d_loss = losses.lsgan_discriminator(self.dis(x), self.dis(fakes.detach()))
+            cond_fake = torch.cat([fakes.detach(), x])
+            cond_fake_styles = torch.cat([fake_styles.detach(), real_style.roll(1, 0)])
+            d_loss = d_loss + losses.lsgan_discriminator(
+                self.dis_cond(x, real_style), self.dis_cond(cond_fake, cond_fake_styles)
+            )
+        d_loss.backward()
+        rt.average_gradients([*self.dis.parameters(), *self.dis_cond.parameters()])
+        self.opt_d.step()
+        # Generator: adversarial terms against the updated discriminators.
+        with rt.autocast():
+            terms["adv"] = losses.lsgan_generator(self.dis(fakes))
+            terms["adv_cond"] = losses.lsgan_generator(self.dis_cond(fakes, fake_styles))
+        lam = self.config.losses
+        terms["total"] = sum(getattr(lam, k) * v for k, v in terms.items())
+        self.opt_g.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        rt.average_gradients(self.generator.parameters())
+        self.opt_g.step()
+        self.pool.push(style)
+        self.step += 1
+        return {**{k: float(v.detach()) for k, v in terms.items()}, "d": float(d_loss.detach())}
+
+    # ---------------------------------------------------------------- the run
+
+    def run(self, *, on_step: Callable[[int, dict[str, float]], None] = lambda s, v: None) -> None:
+        """Train until the last phase ends, logging, sampling and checkpointing on the way."""
+        cfg, device = self.config, self.runtime.device
+        while self.step < cfg.total_steps:
+            index, phase = cfg.phase_at(self.step)
+            phase_end = sum(p.steps for p in cfg.phases[: index + 1])
+            loader = iter(self._loader(phase))
+            started, seen = time.monotonic(), 0
+            while self.step < phase_end:
+                batch = next(loader)
+                x = batch["image"].to(device, non_blocking=True)
+                if device.type == "cuda":
+                    x = x.contiguous(memory_format=torch.channels_last)
+                masks = batch["mask"].to(device) if "mask" in batch else None
+                values = self.train_step(x, masks)
+                seen += len(x) * self.runtime.world_size
+                on_step(self.step, values)
+                if self.step % cfg.log_every == 0 or self.step == phase_end:
+                    rate = seen / max(1e-9, time.monotonic() - started)
+                    self.log.write(
+                        {
+                            "step": self.step,
+                            "phase": index,
+                            "crop": phase.crop,
+                            "images_per_s": round(rate, 2),
+                            **values,
+                        }
+                    )
+                if self.step % cfg.sample_every == 0:
+                    self.write_samples()
+                if self.step % cfg.checkpoint_every == 0:
+                    self.save()
+        self.save()
+        self.write_samples()
+
+    # ---------------------------------------------------------------- state
+
+    def state(self) -> dict:
+        return {
+            "config": to_json(self.config),
+            "step": self.step,
+            "generator": self.generator.state_dict(),
+            "dis": self.dis.state_dict(),
+            "dis_cond": self.dis_cond.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "style_pool": self.pool.codes if self.pool.codes is not None else torch.empty(0),
+            "rng": rng_state(),
+        }
+
+    def save(self) -> None:
+        """Full checkpoint (resume) and the generator alone in our weights format (use)."""
+        if not self.runtime.is_main:
+            return
+        save_checkpoint(self.out_dir / CHECKPOINT, self.state())
+        self.export(self.out_dir / "generator.safetensors")
+
+    def resume(self, path: Path) -> None:
+        state = load_checkpoint(path)
+        saved = from_dict(TranslatorTrainConfig, json.loads(state["config"]))
+        if saved.generator != self.config.generator:
+            raise ValueError(f"{path}: was trained with a different generator size")
+        self.generator.load_state_dict(state["generator"])
+        self.dis.load_state_dict(state["dis"])
+        self.dis_cond.load_state_dict(state["dis_cond"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if state["style_pool"].numel():
+            self.pool.codes = state["style_pool"].to(self.runtime.device)
+        set_rng_state(state["rng"])
+        self.step = int(state["step"])
+
+    def init_generator(self, state: dict[str, torch.Tensor]) -> None:
+        """Start from a generator's weights only (a small file), with fresh optimisers."""
+        self.generator.load_state_dict(state)
+        broadcast_parameters(self.generator, self.runtime)
+
+    def export(self, path: Path, half: bool = True) -> None:
+        """The generator with presets (mean style code per daytime class) and provenance."""
+        presets = class_presets(self.generator, self.photos, self.classes, self.runtime)
+        provenance = {
+            "trained_steps": self.step,
+            "data": str(self.data_root),
+            "photos": len(self.photos),
+            "config": to_json(self.config),
+        }
+        save_safetensors(
+            path, self.generator, "generator", presets=presets, provenance=provenance, half=half
+        )
+
+    # ---------------------------------------------------------------- samples
+
+    @torch.no_grad()
+    def write_samples(self) -> Path | None:
+        """A grid on fixed photos: each row is one photo, then its reconstruction, then the
+        photo in every other sample photo's style, then in fixed prior styles."""
+        if not self.runtime.is_main:
+            return None
+        g, device = self.generator.eval(), self.runtime.device
+        crop = self.config.phase_at(max(0, self.step - 1))[1].crop
+        photos = fixed_photos(self.photos, SAMPLE_PHOTOS, crop).to(device)
+        prior = sample_prior(SAMPLE_PRIOR_STYLES, seed=1234, dim=g.config.style_dim).to(device)
+        content, style = g.encode_content(photos), g.encode_style(photos)
+        rows = []
+        for i in range(len(photos)):
+            styles = torch.cat([style, prior])
+            decoded, _ = g.decode(
+                Content(*(t[i : i + 1] for t in content)).expand(len(styles)), styles
+            )
+            rows.append([photos[i], *decoded])
+        g.train()
+        cells = [list(to_uint8(torch.stack(row))) for row in rows]
+        captions = [
+            [
+                "photo",
+                *(f"style {j}" for j in range(len(photos))),
+                *(f"prior {j}" for j in range(SAMPLE_PRIOR_STYLES)),
+            ]
+        ] * len(rows)
+        path = self.out_dir / "samples" / f"step_{self.step:07d}.png"
+        write_image(path, sheets.grid(cells, captions=captions, cell_height=crop), overwrite=True)
+        return path
+
+
+def fixed_photos(photos: list[Path], count: int, size: int) -> torch.Tensor:
+    """Photos evenly spaced over the sorted list (so several classes show), centre-cropped to
+    squares in [−1, 1]: the same every time, so sample grids compare across steps."""
+    picks = [
+        photos[i] for i in np.linspace(0, len(photos) - 1, min(count, len(photos))).astype(int)
+    ]
+    out = []
+    for path in picks:
+        rgb = torch.from_numpy(read_image(path).rgb.copy()).permute(2, 0, 1)[None].float()
+        h, w = rgb.shape[-2:]
+        scale = size / min(h, w)
+        rgb = resize_255(
+            rgb, (max(size, round(h * scale)), max(size, round(w * scale))), "bilinear"
+        )
+        top, left = (rgb.shape[-2] - size) // 2, (rgb.shape[-1] - size) // 2
+        out.append(rgb[..., top : top + size, left : left + size] / 127.5 - 1)
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def class_presets(
+    generator: Generator,
+    photos: list[Path],
+    classes: list[str | None],
+    runtime: Runtime,
+    inference_size: int = 256,
+) -> dict[str, tuple[float, ...]]:
+    """Mean style code of the photos of each daytime class: presets computed, not guessed."""
+    sums: dict[str, torch.Tensor] = {}
+    counts: dict[str, int] = {}
+    was_training = generator.training
+    generator.eval()
+    for path, cls in zip(photos, classes, strict=True):
+        if cls is None:
+            continue
+        rgb = torch.from_numpy(read_image(path).rgb.copy()).permute(2, 0, 1)[None].float()
+        x = resize_255(
+            rgb.to(runtime.device), inference_shape(*rgb.shape[-2:], inference_size), "bicubic"
+        )
+        code = generator.encode_style(x / 127.5 - 1)[0].float().cpu()
+        sums[cls] = sums.get(cls, 0) + code
+        counts[cls] = counts.get(cls, 0) + 1
+    generator.train(was_training)
+    return {
+        cls: tuple(round(v, 6) for v in (sums[cls] / counts[cls]).tolist()) for cls in sorted(sums)
+    }

@@ -1,0 +1,237 @@
+"""Training on the CPU with tiny networks: the objective's pieces, the loops, checkpoints,
+resuming, determinism, and weights that the rest of the tool loads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+import hidt_cli
+from hidt_cli.cli.app import app
+from hidt_cli.train import losses
+from hidt_cli.train.perceptual import VGGPerceptualLoss, _features
+from tests.conftest import make_photo
+
+runner = CliRunner()
+TINY_TRAIN = {
+    "generator": {
+        "base_channels": 8,
+        "content_res_blocks": 1,
+        "decoder_res_blocks": 1,
+        "style_channels": [8, 16, 16, 16, 16],
+        "mlp_dim": 16,
+    },
+    "d_base": 8,
+    "d_layers": 3,
+    "workers": 0,
+    "style_pool": 16,
+}
+TINY_ENHANCER_TRAIN = {
+    "enhancer": {"features": 8, "blocks": 1, "growth": 4},
+    "d_base": 8,
+    "d_layers": 3,
+    "workers": 0,
+    "unpaired_fraction": 0.5,
+}
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Day and night photos named like the training set, so classes and presets work."""
+    folder = tmp_path_factory.mktemp("photos")
+    for i in range(4):
+        Image.fromarray(make_photo(96, 80, seed=i)).save(folder / f"amos-day-{i:04d}.jpg")
+        Image.fromarray(make_photo(96, 80, seed=i + 9) // 4).save(
+            folder / f"amos-night-{i:04d}.jpg"
+        )
+    return folder
+
+
+def train(photos, out, tmp_path, *extra):
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY_TRAIN))
+    args = ["train", str(photos), "--out", str(out), "--config", str(config), "--device", "cpu"]
+    return runner.invoke(app, [*args, "--quiet", *map(str, extra)])
+
+
+def test_style_distribution_is_zero_for_whitened_codes_and_positive_otherwise():
+    torch.manual_seed(0)
+    codes = torch.randn(500, 3)
+    codes = codes - codes.mean(0)
+    whitening = torch.linalg.cholesky(torch.linalg.inv(codes.T @ codes / 499))
+    assert losses.style_distribution(codes @ whitening).item() == pytest.approx(0, abs=1e-4)
+    assert losses.style_distribution(codes * 3 + 1).item() > 5
+
+
+def test_lsgan_and_feature_matching_values():
+    ones, zeros = torch.ones(2, 1, 4, 4), torch.zeros(2, 1, 4, 4)
+    assert losses.lsgan_discriminator([(ones, [])], [(zeros, [])]).item() == 0
+    assert losses.lsgan_discriminator([(zeros, [])], [(ones, [])]).item() == 2
+    assert losses.lsgan_generator([(zeros, [])]).item() == 1
+    feats = [torch.ones(1, 2, 2, 2)]
+    assert losses.feature_matching([(ones, feats)], [(ones, [f * 3 for f in feats])]).item() == 2
+
+
+def test_style_pool_keeps_the_latest_codes():
+    pool = losses.StylePool(5)
+    for i in range(4):
+        pool.push(torch.full((2, 3), float(i)))
+    assert pool.codes.shape == (5, 3) and pool.codes[-1, 0] == 3 and pool.codes[0, 0] == 1
+    assert pool.with_current(torch.zeros(2, 3)).shape == (7, 3)
+
+
+def test_train_resume_and_use_the_weights(photos, tmp_path):
+    out = tmp_path / "run"
+    result = train(photos, out, tmp_path, "--curriculum", "3:32:4,2:64:2", "--sample-every", "5")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] == 5 and records[-1]["crop"] == 64
+    assert all(torch.isfinite(torch.tensor(r["total"])) for r in records)
+    assert (out / "samples" / "step_0000005.png").is_file()
+    model = hidt_cli.load(out, device="cpu")
+    assert set(model.presets) == {"day", "night"}
+    assert model.info.generator.provenance["trained_steps"] == 5
+    again = train(photos, out, tmp_path, "--resume", "--curriculum", "3:32:4,4:64:2")
+    assert again.exit_code == 0, again.output
+    last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == 7
+    photo = tmp_path / "p.png"
+    Image.fromarray(make_photo()).save(photo)
+    translated = runner.invoke(
+        app,
+        [
+            "translate",
+            str(photo),
+            "--preset",
+            "night",
+            "--weights",
+            str(out),
+            "--device",
+            "cpu",
+            "-q",
+        ],
+    )
+    assert translated.exit_code == 0, translated.output
+    assert (tmp_path / "p_night.png").is_file()
+
+
+def test_same_seed_same_weights(photos, tmp_path):
+    for name in ("a", "b", "c"):
+        seed = "1" if name != "c" else "2"
+        result = train(
+            photos,
+            tmp_path / name,
+            tmp_path,
+            "--steps",
+            "2",
+            "--crop",
+            "32",
+            "--batch-size",
+            "2",
+            "--seed",
+            seed,
+        )
+        assert result.exit_code == 0, result.output
+    a, b, c = (hidt_cli.load(tmp_path / n, device="cpu").generator.state_dict() for n in "abc")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_weights_only_restart(photos, tmp_path):
+    first = tmp_path / "first"
+    assert (
+        train(
+            photos, first, tmp_path, "--steps", "1", "--crop", "32", "--batch-size", "2"
+        ).exit_code
+        == 0
+    )
+    second = tmp_path / "second"
+    result = train(
+        photos,
+        second,
+        tmp_path,
+        "--steps",
+        "1",
+        "--crop",
+        "32",
+        "--batch-size",
+        "2",
+        "--init",
+        first / "generator.safetensors",
+    )
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--curriculum", "10:30:2"], "multiple of 16"),
+        (["--curriculum", "10-32-2"], "STEPS:CROP:BATCH"),
+        (["--steps", "2", "--curriculum", "1:32:2"], "not both"),
+        (["--resume"], "no checkpoint to resume from"),
+    ],
+)
+def test_training_usage_errors(photos, tmp_path, args, message):
+    result = train(photos, tmp_path / "run", tmp_path, *args)
+    assert result.exit_code != 0 and message in result.stderr
+
+
+def test_enhancer_training_gives_weights_for_hires(photos, tmp_path):
+    run = tmp_path / "run"
+    assert (
+        train(photos, run, tmp_path, "--steps", "1", "--crop", "32", "--batch-size", "2").exit_code
+        == 0
+    )
+    hires_photos = tmp_path / "hires"
+    hires_photos.mkdir()
+    for i in range(2):
+        Image.fromarray(make_photo(300, 200, seed=i)).save(hires_photos / f"h{i}.jpg")
+    config = tmp_path / "enh.json"
+    config.write_text(json.dumps(TINY_ENHANCER_TRAIN))
+    result = runner.invoke(
+        app,
+        [
+            "train-enhancer",
+            str(hires_photos),
+            "--out",
+            str(run),
+            "--generator",
+            str(run / "generator.safetensors"),
+            "--config",
+            str(config),
+            "--steps",
+            "3",
+            "--size",
+            "32",
+            "--batch-size",
+            "2",
+            "--sample-every",
+            "3",
+            "--device",
+            "cpu",
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (run / "enhancer_samples" / "step_0000003.png").is_file()
+    model = hidt_cli.load(run, device="cpu")
+    assert model.enhancer is not None and model.enhancer.config.features == 8
+    out = model.translate(make_photo(), "night", hires=True, inference_size=32, native_size=True)
+    assert out.size == (192, 128)
+
+
+def test_vgg_perceptual_loss_reads_torchvision_layout(tmp_path):
+    torch.manual_seed(0)
+    state = {f"features.{k}": v for k, v in _features().state_dict().items()}
+    state["classifier.0.weight"] = torch.zeros(1)  # other keys of a full VGG are ignored
+    torch.save(state, tmp_path / "vgg19.pth")
+    loss = VGGPerceptualLoss(tmp_path / "vgg19.pth")
+    a, b = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
+    assert loss(a, a).item() == 0 and loss(a, b).item() > 0
+    torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
+    with pytest.raises(ValueError, match="not VGG-19 weights"):
+        VGGPerceptualLoss(tmp_path / "bad.pth")
