@@ -235,3 +235,49 @@ def test_vgg_perceptual_loss_reads_torchvision_layout(tmp_path):
     torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
     with pytest.raises(ValueError, match="not VGG-19 weights"):
         VGGPerceptualLoss(tmp_path / "bad.pth")
+
+
+SYNC_CHECK = """
+import dataclasses, json, sys, torch, torch.distributed as dist
+from pathlib import Path
+from hidt_cli.train.config import Phase, TranslatorTrainConfig, from_dict
+from hidt_cli.train.runtime import setup_runtime
+from hidt_cli.train.translator import TranslatorTrainer
+settings = {**dataclasses.asdict(TranslatorTrainConfig()), **json.loads(sys.argv[1])}
+config = dataclasses.replace(from_dict(TranslatorTrainConfig, settings), phases=(Phase(2, 32, 2),))
+runtime = setup_runtime("cpu")
+trainer = TranslatorTrainer(config, Path(sys.argv[2]), Path(sys.argv[3]), runtime)
+trainer.run()
+total = torch.tensor([sum(p.detach().double().sum() for p in trainer.generator.parameters())])
+gathered = [torch.zeros(1, dtype=torch.float64) for _ in range(runtime.world_size)]
+dist.all_gather(gathered, total)
+if runtime.is_main:
+    print("CHECKSUMS", *[float(g) for g in gathered])
+"""
+
+
+def test_two_process_run_keeps_the_ranks_in_sync(photos, tmp_path):
+    """torchrun with two CPU processes (gloo): gradients are averaged, so every rank ends
+    with the same weights, and only rank 0 writes the run folder."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "sync_check.py"
+    script.write_text(SYNC_CHECK)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        str(script),
+        json.dumps(TINY_TRAIN),
+        str(photos),
+        str(tmp_path / "run"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("CHECKSUMS"))
+    first, second = (float(v) for v in line.split()[1:])
+    assert first == second
+    assert (tmp_path / "run" / "generator.safetensors").is_file()

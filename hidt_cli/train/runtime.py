@@ -111,6 +111,8 @@ class RunLog:
         self.path = path
         self.enabled = enabled
         self.started = time.monotonic()
+        if enabled:
+            path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, record: dict) -> None:
         if not self.enabled:
