@@ -9,12 +9,15 @@ files carry a JSON metadata block with the model config, style presets and prove
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import math
 import os
 import pickle
 import re
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,13 +127,27 @@ def _download(url: str) -> Path:
         raise WeightsError(f"{url}: expected hf://owner/repo/file[@revision]")
     repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
     try:
-        return Path(hf_hub_download(repo, filename, revision=revision or None))
+        path = Path(hf_hub_download(repo, filename, revision=revision or None))
     except LocalEntryNotFoundError:
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
         why = "HF_HUB_OFFLINE is set" if offline else "the hub cannot be reached"
         raise WeightsError(f"{url}: not in the local Hugging Face cache and {why}") from None
     except (HfHubHTTPError, OSError, ValueError) as exc:
         raise WeightsError(f"{url}: download failed: {str(exc).splitlines()[0]}") from None
+    _fetch_manifest(repo, filename, path)
+    return path
+
+
+def _fetch_manifest(repo: str, filename: str, path: Path) -> None:
+    """Fetch the repo's manifest.json beside the file, if it has one, from the same commit: it
+    lands next to the file in the snapshot folder, where load() verifies the file against it."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
+
+    folder = filename.rpartition("/")[0]
+    commit = path.parents[filename.count("/")].name  # the cache's snapshots/<commit>/ folder
+    with contextlib.suppress(EntryNotFoundError, HfHubHTTPError, OSError, ValueError):
+        hf_hub_download(repo, f"{folder}/{MANIFEST}" if folder else MANIFEST, revision=commit)
 
 
 # ---------------------------------------------------------------- reading files
@@ -158,11 +175,13 @@ def load(path: Path, kind: str | None, source: str | None = None) -> LoadedWeigh
     _verify_manifest(path, digest)
     if path.suffix == ".safetensors":
         state, meta = _read_safetensors(path)
-        kind = kind or meta.get("hidt_kind") or detect_kind(state, path)
-        if meta.get("hidt_kind", kind) != kind:
-            raise WeightsError(f"{path}: holds a {meta['hidt_kind']}, not a {kind}")
-        presets = {k: tuple(v) for k, v in json.loads(meta.get("presets", "{}")).items()}
-        provenance = json.loads(meta.get("provenance", "{}"))
+        stored_kind = meta.get("hidt_kind")
+        if stored_kind not in (None, "generator", "enhancer"):
+            raise WeightsError(f"{path}: unknown hidt_kind {stored_kind!r} in its metadata")
+        kind = kind or stored_kind or detect_kind(state, path)
+        if (stored_kind or kind) != kind:
+            raise WeightsError(f"{path}: holds a {stored_kind}, not a {kind}")
+        presets, provenance = _read_metadata(meta, path)
         fmt = "safetensors"
     else:
         state = _read_published(path)
@@ -171,6 +190,9 @@ def load(path: Path, kind: str | None, source: str | None = None) -> LoadedWeigh
         provenance, fmt = {}, "published"
     _check_finite(state, path)
     config = infer_config(state, kind, path)
+    style_dim = getattr(config, "style_dim", None)  # an enhancer has no style codes
+    if fmt == "safetensors" and any(len(code) != style_dim for code in presets.values()):
+        raise WeightsError(f"{path}: its presets are not style codes of this network")
     return LoadedWeights(
         kind, state, config, source or str(path), path, digest, fmt, presets, provenance
     )
@@ -178,14 +200,23 @@ def load(path: Path, kind: str | None, source: str | None = None) -> LoadedWeigh
 
 def _read_published(path: Path) -> dict[str, torch.Tensor]:
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        # torch warns about odd pickle protocols of damaged files; the error below says it all.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise WeightsError(
             f"{path}: refused: the checkpoint holds pickled objects that are not plain tensors "
             f"(only weights_only loading is allowed){_unpickler_reason(str(exc))}"
         ) from None
     except (RuntimeError, OSError, EOFError, ValueError) as exc:
-        raise WeightsError(f"{path}: not a readable PyTorch checkpoint ({exc})") from None
+        raise WeightsError(
+            f"{path}: not a readable PyTorch checkpoint ({_first_line(exc)})"
+        ) from None
+    except Exception:  # torch's unpickler meets damaged data with KeyError, IndexError, …
+        raise WeightsError(
+            f"{path}: not a readable PyTorch checkpoint (damaged pickle data)"
+        ) from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -206,12 +237,37 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
             meta = fh.metadata() or {}
             state = {k: fh.get_tensor(k).float() for k in fh.keys()}  # noqa: SIM118 - not a dict
     except (SafetensorError, OSError, ValueError) as exc:
-        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
+        raise WeightsError(
+            f"{path}: not a readable safetensors file ({_first_line(exc)})"
+        ) from None
     return state, meta
+
+
+def _read_metadata(meta: dict[str, str], path: Path) -> tuple[dict[str, tuple[float, ...]], dict]:
+    """Presets and provenance from our metadata, checked so that a damaged file fails here."""
+    try:
+        presets = json.loads(meta.get("presets", "{}"))
+        provenance = json.loads(meta.get("provenance", "{}"))
+        if not isinstance(presets, dict) or not isinstance(provenance, dict):
+            raise ValueError("presets and provenance must be JSON objects")
+        presets = {str(k): tuple(float(x) for x in v) for k, v in presets.items()}
+        if not all(math.isfinite(x) for code in presets.values() for x in code):
+            raise ValueError("a preset holds NaN or infinite values")
+    except (ValueError, TypeError) as exc:
+        raise WeightsError(f"{path}: unreadable metadata ({_first_line(exc)})") from None
+    return presets, provenance
+
+
+def _first_line(exc: BaseException) -> str:
+    """Library messages can run to many lines; errors are shown as one."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _check_finite(state: dict[str, torch.Tensor], path: Path) -> None:
     for key, value in state.items():
+        if value.numel() == 0:  # network sizes are read off the shapes: no empty layers
+            raise WeightsError(f"{path}: {key} is empty")
         if value.is_floating_point() and not torch.isfinite(value).all():
             raise WeightsError(f"{path}: {key} contains NaN or infinite values")
 
@@ -238,10 +294,10 @@ def _verify_manifest(path: Path, digest: str) -> None:
     if not manifest.is_file():
         return
     try:
-        entries = json.loads(manifest.read_text())["files"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise WeightsError(f"{manifest}: unreadable manifest ({exc})") from None
-    expected = entries.get(path.name, {}).get("sha256")
+        entry = json.loads(manifest.read_text())["files"].get(path.name, {})
+        expected = str(entry.get("sha256") or "")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise WeightsError(f"{manifest}: unreadable manifest ({_first_line(exc)})") from None
     if expected and expected != digest:
         raise WeightsError(
             f"{path}: sha256 {digest[:12]}… does not match {MANIFEST} ({expected[:12]}…); "
@@ -259,6 +315,10 @@ def infer_config(state: dict[str, torch.Tensor], kind: str, path: Path):
         return _generator_config(state) if kind == "generator" else _enhancer_config(state)
     except KeyError as exc:
         raise WeightsError(f"{path}: not a HiDT {kind} checkpoint (missing key {exc})") from None
+    except IndexError:  # a tensor with fewer dimensions than its key's layer has
+        raise WeightsError(
+            f"{path}: not a HiDT {kind} checkpoint (a tensor of the wrong rank)"
+        ) from None
 
 
 def _count(state: dict, prefix: str) -> int:

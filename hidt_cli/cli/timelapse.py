@@ -4,6 +4,7 @@ guide video (frame by frame) or from a path through keyframe styles."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Container, Iterable, Iterator
 from itertools import chain, islice
 from pathlib import Path
@@ -88,6 +89,8 @@ def timelapse(
     debug: common.Debug = False,
 ) -> None:
     """Render a photo through a day: styles from a guide video or through preset keyframes."""
+    if not debug:  # FFmpeg's own lines about a bad video would come before our one-line error
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     with common.reported_errors(debug):
         check_inference_size(inference_size)
         if (guide is None) == (presets is None):
@@ -99,6 +102,11 @@ def timelapse(
         for line in photo.notes:
             common.note(f"{image}: {line}", quiet)
         info = probe_video(guide) if guide is not None else None
+        if info is not None and info.fps_guessed and fps is None:
+            common.note(
+                f"{guide}: the video gives no frame rate; assuming {info.fps:g} fps (see --fps)",
+                quiet,
+            )
         model = common.load_model(weights, enhancer, device, fp32)
         if hires and model.enhancer is None:
             fail("--hires needs enhancer weights (--enhancer FILE)", common.EXIT_WEIGHTS)

@@ -25,7 +25,13 @@ from hidt_cli.io.images import (
     read_image,
     write_image,
 )
-from hidt_cli.io.paths import InputItem, expand_inputs, find_collisions, output_path
+from hidt_cli.io.paths import (
+    InputItem,
+    expand_inputs,
+    find_collisions,
+    find_input_overwrites,
+    output_path,
+)
 from hidt_cli.pipeline import HiDT, resize_pm1, to_tensor_255, to_uint8
 
 
@@ -90,7 +96,7 @@ def translate(
         fmt = common.check_options(fmt, inference_size)
         if output is not None and output_dir is not None:
             fail("give either --output or --output-dir, not both")
-        items, problems = expand_inputs(inputs, recursive=recursive)
+        items, problems = expand_inputs(inputs, recursive=recursive, exclude=output_dir)
         model = common.load_model(weights, enhancer, device, fp32, hires=hires)
         choice = common.choose_style(
             model,
@@ -107,7 +113,9 @@ def translate(
         report = BatchReport()
         for problem in problems:
             report.add(Outcome(problem.split(":")[0], "failed", error=problem))
-        jobs = _plan(items, choice.labels, output, output_dir, suffix, fmt, report)
+        jobs = _drop_earlier_results(
+            _plan(items, choice.labels, output, output_dir, suffix, fmt, report), quiet
+        )
         pending = [job for job in jobs if not _already_done(job, overwrite, to_stdout, report)]
         interrupted = False
         try:
@@ -164,6 +172,20 @@ def _plan(items, labels, output, output_dir, suffix, fmt, report) -> list[Job]:
             f"{target}: several inputs would write this output ({names}); use --output-dir or --suffix"
         )
     return jobs
+
+
+def _drop_earlier_results(jobs: list[Job], quiet: bool) -> list[Job]:
+    """An input that is another input's output is that output from an earlier run (a rerun
+    over a folder holding its results), so it is not translated again."""
+    pairs = [(job.item, target) for job in jobs for target in job.outputs]
+    results = {os.path.realpath(target) for _, target in find_input_overwrites(pairs)}
+    kept = []
+    for job in jobs:
+        if os.path.realpath(job.item.path) in results:
+            common.note(f"{job.item.path}: not translated: it is another input's output", quiet)
+        else:
+            kept.append(job)
+    return kept
 
 
 def _suffix(user_suffix: str | None, label: str, count: int) -> str:

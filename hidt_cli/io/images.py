@@ -33,7 +33,9 @@ _AVIF_BRANDS = {b"avif", b"avis"}
 # default unrelated to --max-pixels. Opening a file (which reads only its header) switches it
 # off for that moment and our own limit is applied to the header's size instead; the lock
 # keeps concurrent opens from seeing each other's values. Decoding runs outside the lock.
-_PIL_LIMIT_LOCK = threading.Lock()
+# The warnings filters are process-wide too: Pillow's warnings about damaged metadata, which
+# it gives while opening and reading EXIF, are recorded under the lock and become notes.
+_PIL_LOCK = threading.Lock()
 
 
 class ImageError(PathError):
@@ -199,7 +201,8 @@ def _decode(stream: BinaryIO, label: str, max_pixels: int) -> LoadedImage:
 
 def _load(stream: BinaryIO, label: str, max_pixels: int) -> tuple[Image.Image, list[str]]:
     """Decode the first frame fully, checking the pixel count before any pixel data is read."""
-    with _PIL_LIMIT_LOCK, warnings.catch_warnings():
+    with _PIL_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         saved_limit = Image.MAX_IMAGE_PIXELS
         try:
@@ -213,7 +216,7 @@ def _load(stream: BinaryIO, label: str, max_pixels: int) -> tuple[Image.Image, l
         raise ImageError(
             label, f"{width * height} pixels is over the limit of {max_pixels} (use --max-pixels)"
         )
-    notes: list[str] = []
+    notes = _warning_notes(caught)
     frames = getattr(image, "n_frames", 1)
     # MPO's extra frames are camera previews, not content.
     if frames > 1 and image.format != "MPO":
@@ -224,11 +227,21 @@ def _load(stream: BinaryIO, label: str, max_pixels: int) -> tuple[Image.Image, l
 
 
 def _upright(image: Image.Image, notes: list[str]) -> Image.Image:
-    try:
-        return ImageOps.exif_transpose(image)
-    except Exception:  # malformed EXIF should not cost the picture itself
-        notes.append("could not read the EXIF orientation; used the image as stored")
-        return image
+    with _PIL_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            upright = ImageOps.exif_transpose(image)
+        except Exception:  # malformed EXIF should not cost the picture itself
+            notes.append("could not read the EXIF orientation; used the image as stored")
+            upright = image
+    notes.extend(_warning_notes(caught))
+    return upright
+
+
+def _warning_notes(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Pillow's warnings (e.g. corrupt EXIF data) as one note each, instead of stray stderr."""
+    messages = dict.fromkeys(" ".join(str(w.message).split()) for w in caught)
+    return [f"damaged metadata: {message}" for message in messages]
 
 
 def _keep_rgb_profile(

@@ -13,6 +13,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".
 STDIN = "-"
 
 _OUTPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+# Not readable, but taken from folders too, so that each such photo is named in an error.
+_UNSUPPORTED_SUFFIXES = frozenset({".heic", ".heif"})
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -29,18 +31,21 @@ class InputItem:
 
 
 def expand_inputs(
-    specs: Sequence[str], *, recursive: bool = False
+    specs: Sequence[str], *, recursive: bool = False, exclude: str | os.PathLike[str] | None = None
 ) -> tuple[list[InputItem], list[str]]:
     """Resolve specs into items, plus one-line problems for specs that matched nothing or failed.
 
     Items follow the order of the specs, each spec's matches sorted; an input reached twice
-    (same real path) is kept once, where it was first found.
+    (same real path) is kept once, where it was first found. Folders and globs do not look
+    inside `exclude` (the output folder) when it lies below them, so that a rerun does not
+    take the previous run's outputs for inputs.
     """
     items: list[InputItem] = []
     problems: list[str] = []
     seen: set[str] = set()
+    skip = os.path.realpath(exclude) if exclude is not None else None
     for spec in specs:
-        found = _expand_spec(spec, recursive, problems)
+        found = _expand_spec(spec, recursive, problems, skip)
         for item in sorted(found, key=lambda found_item: found_item.relative.parts):
             key = STDIN if item.is_stdin else os.path.realpath(item.path)
             if key not in seen:
@@ -98,15 +103,17 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _expand_spec(spec: str, recursive: bool, problems: list[str]) -> list[InputItem]:
+def _expand_spec(
+    spec: str, recursive: bool, problems: list[str], skip: str | None
+) -> list[InputItem]:
     if spec == STDIN:
         return [InputItem(Path(STDIN), Path(STDIN))]
     path = Path(spec)
     if os.path.isdir(path):
         found = [
             InputItem(file, file.relative_to(path))
-            for file in _walk_files(path, None if recursive else 0, problems)
-            if file.suffix.lower() in IMAGE_SUFFIXES
+            for file in _walk_files(path, None if recursive else 0, problems, skip)
+            if file.suffix.lower() in IMAGE_SUFFIXES | _UNSUPPORTED_SUFFIXES
         ]
         if not found:
             problems.append(f"{spec}: no image files found")
@@ -116,13 +123,13 @@ def _expand_spec(spec: str, recursive: bool, problems: list[str]) -> list[InputI
     if not _GLOB_CHARS & set(spec):
         problems.append(f"{spec}: no such file or directory")
         return []
-    found = _glob(path, recursive, problems)
+    found = _glob(path, recursive, problems, skip)
     if not found:
         problems.append(f"{spec}: no files match")
     return found
 
 
-def _glob(pattern: Path, recursive: bool, problems: list[str]) -> list[InputItem]:
+def _glob(pattern: Path, recursive: bool, problems: list[str], skip: str | None) -> list[InputItem]:
     """Match with our own walker, which, unlike glob's '**', ends on symlink loops; matches keep
     their layout relative to the pattern's fixed leading folders."""
     parts = pattern.parts
@@ -134,7 +141,7 @@ def _glob(pattern: Path, recursive: bool, problems: list[str]) -> list[InputItem
     depth = None if "**" in wanted else len(wanted) - 1
     return [
         InputItem(file, file.relative_to(base))
-        for file in _walk_files(base, depth, problems)
+        for file in _walk_files(base, depth, problems, skip)
         if _match(wanted, file.relative_to(base).parts)
     ]
 
@@ -147,11 +154,14 @@ def _match(pattern: Sequence[str], parts: Sequence[str]) -> bool:
     return bool(parts) and fnmatch.fnmatch(parts[0], pattern[0]) and _match(pattern[1:], parts[1:])
 
 
-def _walk_files(root: Path, max_depth: int | None, problems: list[str]) -> Iterator[Path]:
+def _walk_files(
+    root: Path, max_depth: int | None, problems: list[str], skip: str | None
+) -> Iterator[Path]:
     """Non-hidden files (so not our '.name.*.tmp' outputs in progress either), down to max_depth
-    folders below root. Symlinked folders are followed after all real ones and each real folder
-    is listed once, so loops end and files keep their most direct path."""
-    visited: set[str] = set()
+    folders below root, not entering the real folder `skip` unless it is root itself. Symlinked
+    folders are followed after all real ones and each real folder is listed once, so loops end
+    and files keep their most direct path."""
+    visited = {skip} if skip is not None and skip != os.path.realpath(root) else set()
     folders: list[tuple[Path, int]] = [(root, 0)]
     linked: list[tuple[Path, int]] = []
     while folders or linked:

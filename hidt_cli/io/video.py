@@ -33,6 +33,8 @@ class VideoInfo:
     frame_count: int
     width: int
     height: int
+    fps_guessed: bool = False
+    """The container did not give a usable rate, so fps is FALLBACK_FPS."""
 
 
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
@@ -47,11 +49,13 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
                 count += 1
         if count <= 0:
             raise VideoError(path, "video has no frames")
+        known = math.isfinite(fps) and fps > 0
         return VideoInfo(
-            fps=fps if math.isfinite(fps) and fps > 0 else FALLBACK_FPS,
+            fps=fps if known else FALLBACK_FPS,
             frame_count=count,
             width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
             height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            fps_guessed=not known,
         )
     finally:
         capture.release()
@@ -110,6 +114,15 @@ def _open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
     return capture
 
 
+def _stored_frames(path: Path) -> int:
+    """Frames the finished file says it holds; 0 when it cannot be opened."""
+    capture = cv2.VideoCapture(os.fspath(path))
+    try:
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    finally:
+        capture.release()
+
+
 class VideoWriter:
     """An MP4 written under a hidden temporary name and renamed into place only when closed cleanly.
 
@@ -131,6 +144,7 @@ class VideoWriter:
             raise ValueError(f"fps must be a positive number, got {fps}")
         self.path = Path(path)
         self.size = (width, height)
+        self._written = 0
         if not overwrite and os.path.lexists(self.path):
             raise VideoError(self.path, "exists (use --overwrite)")
         try:
@@ -152,13 +166,21 @@ class VideoWriter:
                 f"expected a {height}×{width}×3 uint8 frame, got {rgb.dtype} with shape {rgb.shape}"
             )
         self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        self._written += 1
 
     def close(self) -> None:
-        """Finish the file and move it onto the final name."""
+        """Finish the file and move it onto the final name once it is known to hold every frame:
+        OpenCV drops what it cannot write (on a full disk, say) without an error."""
         self._writer.release()
         if not self._temp.is_file() or self._temp.stat().st_size == 0:
             self._discard()
             raise VideoError(self.path, "cannot write video (OpenCV wrote no data)")
+        stored = _stored_frames(self._temp)
+        if stored != self._written:
+            self._discard()
+            raise VideoError(
+                self.path, f"cannot write video (OpenCV stored {stored} of {self._written} frames)"
+            )
         try:
             os.replace(self._temp, self.path)
         except OSError as exc:

@@ -1,0 +1,328 @@
+"""Where outputs go and what happens when they cannot be written: collisions, reruns over a
+folder that holds earlier outputs, read-only folders, a full disk, and failing guide videos or
+video writers. Errors are one line with a documented exit code, nothing the user did not ask
+to overwrite is overwritten, and no temporary or partial file is left."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from hidt_cli.cli.app import app
+from hidt_cli.io import video
+from hidt_cli.io.video import FALLBACK_FPS, VideoWriter
+from tests.conftest import make_photo
+
+runner = CliRunner()
+MODEL = ["--device", "cpu", "--inference-size", "32"]
+
+
+def translate(tiny_weights: Path, *args: object):
+    return runner.invoke(
+        app, ["translate", "--weights", str(tiny_weights), *MODEL, *map(str, args)]
+    )
+
+
+def timelapse(tiny_weights: Path, *args: object):
+    return runner.invoke(
+        app, ["timelapse", "--weights", str(tiny_weights), *MODEL, "--quiet", *map(str, args)]
+    )
+
+
+def save(path: Path, seed: int = 0, size: tuple[int, int] = (48, 32)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(make_photo(*size, seed=seed)).save(path)
+    return path
+
+
+def files(folder: Path) -> list[str]:
+    """Every file below folder, hidden ones (temporary outputs) included."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def one_error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("hidt: error")]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    return lines[0]
+
+
+# --- names ---------------------------------------------------------------------------------
+
+
+def test_same_stem_in_one_folder_is_refused_before_any_work(tiny_weights, tmp_path):
+    save(tmp_path / "in" / "a.jpg")
+    save(tmp_path / "in" / "a.png", seed=1)
+    result = translate(tiny_weights, tmp_path / "in", "--preset", "day", "-f", "png")
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        f"hidt: error: {tmp_path / 'in' / 'a_day.png'}: several inputs would write this output "
+        f"({tmp_path / 'in' / 'a.jpg'}, {tmp_path / 'in' / 'a.png'}); use --output-dir or --suffix"
+    )
+    assert files(tmp_path / "in") == ["a.jpg", "a.png"]
+
+
+@pytest.mark.parametrize("spec", ["{src}", "{src}/**/*.png"])
+def test_output_folder_inside_the_inputs_is_not_read_as_input(tiny_weights, tmp_path, spec):
+    src = tmp_path / "in"
+    save(src / "a.png")
+    save(src / "sub" / "b.png", seed=1)
+    out = src / "results"
+    args = [spec.format(src=src), "-r", "--output-dir", out]
+    first = translate(tiny_weights, *args, "--preset", "night")
+    assert first.exit_code == 0 and "2 converted" in first.stderr, first.output
+    again = translate(tiny_weights, *args, "--preset", "night")
+    assert again.exit_code == 0 and "0 converted, 2 skipped" in again.stderr, again.output
+    other = translate(tiny_weights, *args, "--preset", "day")
+    assert other.exit_code == 0 and "2 converted" in other.stderr, other.output
+    assert files(src) == [
+        "a.png",
+        "results/a_day.png",
+        "results/a_night.png",
+        "results/sub/b_day.png",
+        "results/sub/b_night.png",
+        "sub/b.png",
+    ]
+
+
+def test_an_output_folder_given_as_input_is_still_read(tiny_weights, tmp_path):
+    folder = tmp_path / "shared"
+    save(folder / "a.png")
+    result = translate(tiny_weights, folder, "--preset", "day", "--output-dir", folder)
+    assert result.exit_code == 0 and files(folder) == ["a.png", "a_day.png"], result.output
+
+
+def test_rerun_beside_the_inputs_does_not_translate_earlier_outputs(tiny_weights, tmp_path):
+    save(tmp_path / "a.png")
+    assert translate(tiny_weights, tmp_path, "--preset", "night").exit_code == 0
+    note = f"{tmp_path / 'a_night.png'}: not translated: it is another input's output"
+    again = translate(tiny_weights, tmp_path, "--preset", "night")
+    assert again.exit_code == 0 and note in again.stderr, again.output
+    assert "0 converted, 1 skipped" in again.stderr
+    forced = translate(tiny_weights, tmp_path, "--preset", "night", "--overwrite")
+    assert forced.exit_code == 0 and note in forced.stderr, forced.output
+    assert "1 converted" in forced.stderr and "failed" not in forced.stderr
+    assert files(tmp_path) == ["a.png", "a_night.png"]
+
+
+# --- write failures ------------------------------------------------------------------------
+
+
+def deny_writes_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """os.open fails in `folder` as it does in a read-only folder for a user other than root."""
+    real_open = os.open
+
+    def guarded(path, *args, **kwargs):
+        if Path(path).parent == folder:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", guarded)
+
+
+def test_read_only_output_folder(tiny_weights, tmp_path, monkeypatch):
+    save(tmp_path / "in" / "a.png")
+    save(tmp_path / "in" / "b.png", seed=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a_day.png").write_bytes(b"an earlier result")
+    deny_writes_in(out, monkeypatch)
+    result = translate(
+        tiny_weights, tmp_path / "in", "--preset", "day", "-d", out, "--overwrite", "--quiet"
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"hidt: error: {out / name}: cannot write: permission denied"
+        for name in ("a_day.png", "b_day.png")
+    ]
+    assert files(out) == ["a_day.png"]
+    assert (out / "a_day.png").read_bytes() == b"an earlier result"
+
+
+def test_read_only_output_folder_with_real_permissions(tiny_weights, tmp_path):
+    save(tmp_path / "in" / "a.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        if os.access(out, os.W_OK):
+            pytest.skip("permission bits are not enforced for this user (root): simulated above")
+        result = translate(tiny_weights, tmp_path / "in", "--preset", "day", "-d", out)
+        assert result.exit_code == 1
+        assert one_error_line(result).endswith(
+            f"{out / 'a_day.png'}: cannot write: permission denied"
+        )
+        assert files(out) == []
+    finally:
+        out.chmod(0o755)
+
+
+def test_disk_full_keeps_the_earlier_output_and_leaves_no_temporary_file(
+    tiny_weights, tmp_path, monkeypatch
+):
+    save(tmp_path / "in" / "a.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a_day.png").write_bytes(b"an earlier result")
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    result = translate(tiny_weights, tmp_path / "in", "--preset", "day", "-d", out, "--overwrite")
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    assert one_error_line(result) == (
+        f"hidt: error: {out / 'a_day.png'}: cannot write: no space left on device"
+    )
+    assert files(out) == ["a_day.png"]
+    assert (out / "a_day.png").read_bytes() == b"an earlier result"
+
+
+# --- video ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def guide(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("guide") / "guide.mp4"
+    with VideoWriter(path, 12.0, (64, 48)) as writer:
+        for level in np.linspace(20, 230, 6).astype(np.uint8):
+            writer.write(np.full((48, 64, 3), level, np.uint8))
+    return path
+
+
+def video_info(path: Path) -> tuple[int, float]:
+    capture = cv2.VideoCapture(str(path))
+    count, fps = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return count, fps
+
+
+@pytest.mark.parametrize("kind", ["empty", "corrupt", "cut"])
+def test_unreadable_guide_is_one_line_exit_4_and_writes_nothing(
+    tiny_weights, photo, guide, tmp_path, kind
+):
+    bad = tmp_path / "bad" / f"{kind}.mp4"
+    bad.parent.mkdir()
+    content = {
+        "empty": b"",
+        "corrupt": np.random.default_rng(0).bytes(5000),
+        "cut": guide.read_bytes()[: guide.stat().st_size // 2],
+    }[kind]
+    bad.write_bytes(content)
+    out = tmp_path / "out"
+    result = timelapse(tiny_weights, photo, "--guide", bad, "-o", out / "t.mp4")
+    assert result.exit_code == 4
+    assert one_error_line(result).startswith(f"hidt: error: {bad}: ")
+    assert len(result.stderr.splitlines()) == 1  # --quiet: nothing but the error
+    assert not out.exists() or files(out) == []
+
+
+def test_a_corrupt_guide_prints_only_our_line(tiny_weights, photo, tmp_path):
+    """FFmpeg logs its own complaints on the process's stderr, which CliRunner cannot see."""
+    bad = tmp_path / "corrupt.mp4"
+    bad.write_bytes(np.random.default_rng(0).bytes(5000))
+    command = [sys.executable, "-m", "hidt_cli", "timelapse", str(photo), "--guide", str(bad)]
+    command += ["--weights", str(tiny_weights), *MODEL, "--quiet"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4
+    assert done.stderr.splitlines() == [f"hidt: error: {bad}: cannot open as a video"]
+
+
+def test_guide_without_frame_rate_falls_back_and_says_so(
+    tiny_weights, photo, guide, tmp_path, monkeypatch
+):
+    real_capture = cv2.VideoCapture
+
+    class NoRate:
+        def __init__(self, path: str) -> None:
+            self._capture = real_capture(path)
+
+        def get(self, prop: int) -> float:
+            return 0.0 if prop == cv2.CAP_PROP_FPS else self._capture.get(prop)
+
+        def __getattr__(self, name: str):
+            return getattr(self._capture, name)
+
+    monkeypatch.setattr(video.cv2, "VideoCapture", NoRate)
+    target = tmp_path / "t.mp4"
+    result = runner.invoke(
+        app,
+        ["timelapse", str(photo), "--guide", str(guide), "-o", str(target), "--stride", "2"]
+        + ["--weights", str(tiny_weights), *MODEL],
+    )
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    assert f"{guide}: the video gives no frame rate; assuming 25 fps (see --fps)" in result.stderr
+    assert video_info(target) == (3, pytest.approx(FALLBACK_FPS / 2))
+
+
+def test_one_frame_guide_gives_a_one_frame_video(tiny_weights, photo, tmp_path):
+    single = tmp_path / "single.mp4"
+    with VideoWriter(single, 10.0, (64, 48)) as writer:
+        writer.write(np.full((48, 64, 3), 90, np.uint8))
+    target = tmp_path / "t.mp4"
+    result = timelapse(tiny_weights, photo, "--guide", single, "-o", target, "--strip")
+    assert result.exit_code == 0, result.output
+    assert video_info(target) == (1, pytest.approx(10.0))
+    with Image.open(tmp_path / "t_strip.png") as strip:
+        strip.load()
+
+
+def test_video_writer_that_cannot_open_leaves_no_mp4(
+    tiny_weights, photo, guide, tmp_path, monkeypatch
+):
+    class Refusing:
+        def __init__(self, *_: object) -> None:
+            pass
+
+        def isOpened(self) -> bool:
+            return False
+
+        def release(self) -> None:
+            pass
+
+    monkeypatch.setattr(video.cv2, "VideoWriter", Refusing)
+    out = tmp_path / "out"
+    result = timelapse(tiny_weights, photo, "--guide", guide, "-o", out / "t.mp4", "--strip")
+    assert result.exit_code == 4
+    assert one_error_line(result) == (
+        f"hidt: error: {out / 't.mp4'}: cannot write video (OpenCV could not open an MP4 writer)"
+    )
+    assert files(out) == []
+
+
+def test_video_writer_that_writes_nothing_leaves_no_mp4(
+    tiny_weights, photo, guide, tmp_path, monkeypatch
+):
+    real_writer = cv2.VideoWriter
+
+    class Silent:
+        """Opens, then drops every frame without an error, as OpenCV's writer can (a full
+        disk, a codec that fails)."""
+
+        def __init__(self, *args: object) -> None:
+            self._writer = real_writer(*args)
+
+        def write(self, frame: np.ndarray) -> None:
+            pass
+
+        def __getattr__(self, name: str):
+            return getattr(self._writer, name)
+
+    monkeypatch.setattr(video.cv2, "VideoWriter", Silent)
+    target = tmp_path / "t.mp4"
+    result = timelapse(tiny_weights, photo, "--guide", guide, "-o", target)
+    assert result.exit_code == 4
+    assert one_error_line(result) == (
+        f"hidt: error: {target}: cannot write video (OpenCV stored 0 of 6 frames)"
+    )
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".mp4"] == []
