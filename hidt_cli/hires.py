@@ -16,10 +16,16 @@ SHIFTS = 4
 """Shifts per axis; crop k has column offset k // 4 and row offset k % 4."""
 
 
+MAX_ASPECT = 32
+"""Longest side the networks see, in shorter sides: a 1×3000 strip would otherwise become a
+256×768 000 input. Stranger shapes are squeezed to this and restored when resized back."""
+
+
 def inference_shape(height: int, width: int, size: int, multiple: int = 16) -> tuple[int, int]:
-    """Shape with the shorter side `size`, both sides rounded to the nearest multiple."""
+    """Shape with the shorter side `size`, both sides rounded to the nearest multiple (the
+    longer side at most MAX_ASPECT times the shorter)."""
     short, long = sorted((height, width))
-    scaled = long * size / short
+    scaled = min(long * size / short, MAX_ASPECT * size)
 
     def to_multiple(v: float) -> int:
         return max(multiple, int(round(v / multiple)) * multiple)
@@ -30,10 +36,11 @@ def inference_shape(height: int, width: int, size: int, multiple: int = 16) -> t
 
 
 def shorter_side_shape(height: int, width: int, size: int) -> tuple[int, int]:
-    """Shape with the shorter side `size` and the longer one truncated, as the reference does."""
+    """Shape with the shorter side `size` and the longer one truncated, as the reference does
+    (at most MAX_ASPECT times the shorter)."""
     if height <= width:
-        return size, max(1, int(width * size / height))
-    return max(1, int(height * size / width)), size
+        return size, max(1, min(int(width * size / height), MAX_ASPECT * size))
+    return max(1, min(int(height * size / width), MAX_ASPECT * size)), size
 
 
 def resize_255(images: torch.Tensor, shape: tuple[int, int], mode: str) -> torch.Tensor:

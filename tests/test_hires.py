@@ -22,6 +22,12 @@ def test_inference_shape_rounds_to_the_nearest_multiple_of_16(shape, size, expec
     assert hires.inference_shape(*shape, size) == expected
 
 
+def test_extreme_strips_are_capped_at_max_aspect():
+    assert hires.inference_shape(1, 3000, 256) == (256, 256 * hires.MAX_ASPECT)
+    assert hires.shorter_side_shape(3000, 2, 100) == (100 * hires.MAX_ASPECT, 100)
+    assert hires.inference_shape(100, 2000, 256) == (256, 5120)  # 20:1 panoramas are kept
+
+
 def test_canvas_has_shorter_side_4s_plus_4_and_truncated_longer_side():
     canvas = hires.hires_canvas(torch.rand(1, 3, 1280, 2048) * 255, 128)
     assert canvas.shape[-2:] == (516, 825)
