@@ -59,6 +59,9 @@ class CommandError(Exception):
         super().__init__(message)
         self.code = code
 
+    def __reduce__(self):  # keep the exit code when raised in a worker process
+        return type(self), (str(self), self.code)
+
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise CommandError(message, code)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
+import queue
 import sys
 from collections import defaultdict
 from concurrent.futures import CancelledError
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +19,7 @@ import typer
 from hidt_cli.cli import common
 from hidt_cli.cli.batch import BackgroundWriter, BatchReport, Outcome, read_ahead
 from hidt_cli.cli.common import fail
+from hidt_cli.cli.shards import nested, parse_shard, take, torchrun_device, torchrun_shard
 from hidt_cli.io.images import (
     DEFAULT_MAX_PIXELS,
     LoadedImage,
@@ -87,57 +91,87 @@ def translate(
     enhancer: common.EnhancerOpt = None,
     device: common.Device = "auto",
     fp32: common.Fp32 = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="Convert only slice K/N (K from 0) of the inputs, for job arrays."),
+    ] = None,
+    devices: Annotated[
+        str | None,
+        typer.Option(help="Split the inputs over these devices, one process each: cuda:0,cuda:1."),
+    ] = None,
     as_json: common.AsJson = False,
     quiet: common.Quiet = False,
     debug: common.Debug = False,
 ) -> None:
     """Translate photos to another time of day (style image, preset, style code or random)."""
+    params = dict(locals())  # every option, to hand on to per-device worker processes
     with common.reported_errors(debug):
-        fmt = common.check_options(fmt, inference_size)
-        if output is not None and output_dir is not None:
-            fail("give either --output or --output-dir, not both")
-        items, problems = expand_inputs(inputs, recursive=recursive, exclude=output_dir)
-        model = common.load_model(weights, enhancer, device, fp32, hires=hires)
-        choice = common.choose_style(
-            model,
-            style=style,
-            preset=preset,
-            style_code=style_code,
-            random=random,
-            seed=seed,
-            inference_size=inference_size,
-        )
-        render = common.Render(hires, inference_size, native_size, fmt, quality, overwrite)
-        batch_size = batch_size or (8 if model.device.type == "cuda" else 1)
-        to_stdout = output is not None and str(output) == "-"
-        report = BatchReport()
-        for problem in problems:
-            report.add(Outcome(problem.split(":")[0], "failed", error=problem))
-        jobs = _drop_earlier_results(
-            _plan(items, choice.labels, output, output_dir, suffix, fmt, report), quiet
-        )
-        pending = [job for job in jobs if not _already_done(job, overwrite, to_stdout, report)]
-        interrupted = False
-        try:
-            _run(
-                model,
-                choice.codes,
-                pending,
-                render,
-                batch_size,
-                to_stdout,
-                max_pixels,
-                quiet,
-                report,
-            )
-        except KeyboardInterrupt:
-            interrupted = True
+        if devices is not None:
+            report, interrupted = _run_on_devices(params, devices)
+        else:
+            report, interrupted = _translate(params)
         code = report.finish(quiet=quiet, as_json=as_json, interrupted=interrupted)
         if interrupted:
             code = common.EXIT_INTERRUPTED
         elif not report.outcomes:
             fail("no inputs to translate", common.EXIT_INPUT)
         raise typer.Exit(code)
+
+
+def _translate(params: dict, on_progress=None) -> tuple[BatchReport, bool]:
+    """The whole conversion for one process: plan, skip what exists, take this process's
+    slice, translate. Returns the report and whether it was interrupted."""
+    p = params
+    inputs, output, output_dir, quiet = p["inputs"], p["output"], p["output_dir"], p["quiet"]
+    fmt, overwrite, inference_size = p["fmt"], p["overwrite"], p["inference_size"]
+    shard = parse_shard(p["shard"]) if p["shard"] else torchrun_shard()
+    device = p["device"]
+    if device == "auto":
+        device = torchrun_device() or device
+    fmt = common.check_options(fmt, inference_size)
+    if output is not None and output_dir is not None:
+        fail("give either --output or --output-dir, not both")
+    items, problems = expand_inputs(inputs, recursive=p["recursive"], exclude=output_dir)
+    model = common.load_model(p["weights"], p["enhancer"], device, p["fp32"], hires=p["hires"])
+    choice = common.choose_style(
+        model,
+        style=p["style"],
+        preset=p["preset"],
+        style_code=p["style_code"],
+        random=p["random"],
+        seed=p["seed"],
+        inference_size=inference_size,
+    )
+    render = common.Render(
+        p["hires"], inference_size, p["native_size"], fmt, p["quality"], overwrite
+    )
+    batch_size = p["batch_size"] or (8 if model.device.type == "cuda" else 1)
+    to_stdout = output is not None and str(output) == "-"
+    report = BatchReport()
+    if shard is None or shard[0] == 0:  # one slice reports the inputs that matched nothing
+        for problem in problems:
+            report.add(Outcome(problem.split(":")[0], "failed", error=problem))
+    jobs = _drop_earlier_results(
+        _plan(items, choice.labels, output, output_dir, p["suffix"], fmt, report), quiet
+    )
+    jobs = take(jobs, shard)
+    pending = [job for job in jobs if not _already_done(job, overwrite, to_stdout, report)]
+    try:
+        _run(
+            model,
+            choice.codes,
+            pending,
+            render,
+            batch_size,
+            to_stdout,
+            p["max_pixels"],
+            quiet,
+            report,
+            on_progress,
+        )
+    except KeyboardInterrupt:
+        return report, True
+    return report, False
 
 
 def _plan(items, labels, output, output_dir, suffix, fmt, report) -> list[Job]:
@@ -208,18 +242,27 @@ def _read(job: Job, max_pixels: int) -> LoadedImage:
     return read_image(job.item.path, max_pixels=max_pixels)
 
 
-def _run(model, codes, jobs, render, batch_size, to_stdout, max_pixels, quiet, report) -> None:
-    """Read ahead → translate in batches of equal-sized photos → write behind."""
+def _run(
+    model, codes, jobs, render, batch_size, to_stdout, max_pixels, quiet, report, on_progress=None
+) -> None:
+    """Read ahead → translate in batches of equal-sized photos → write behind. on_progress(n)
+    hears of every n inputs done (a worker process reports to its parent through it)."""
     writer = BackgroundWriter()
     written: dict[int, list] = defaultdict(list)
     batch: list[tuple[Job, LoadedImage]] = []
     try:
         with common.progress(quiet) as bar:
             task = bar.add_task("translating", total=len(jobs))
+
+            def advance(n: int = 1) -> None:
+                bar.advance(task, n)
+                if on_progress is not None:
+                    on_progress(n)
+
             for job, loaded in read_ahead(jobs, lambda j: _read(j, max_pixels)):
                 if isinstance(loaded, Exception):
                     report.add(Outcome(str(job.item.path), "failed", error=_one_line(loaded, job)))
-                    bar.advance(task)
+                    advance()
                     continue
                 for note in loaded.notes:
                     common.note(f"{job.item.path}: {note}", quiet)
@@ -227,18 +270,18 @@ def _run(model, codes, jobs, render, batch_size, to_stdout, max_pixels, quiet, r
                     _render(
                         model, codes, batch, render, batch_size, to_stdout, writer, written, report
                     )
-                    bar.advance(task, len(batch))
+                    advance(len(batch))
                     batch = []
                 batch.append((job, loaded))
                 if len(batch) >= batch_size or len(codes) > 1:
                     _render(
                         model, codes, batch, render, batch_size, to_stdout, writer, written, report
                     )
-                    bar.advance(task, len(batch))
+                    advance(len(batch))
                     batch = []
             if batch:
                 _render(model, codes, batch, render, batch_size, to_stdout, writer, written, report)
-                bar.advance(task, len(batch))
+                advance(len(batch))
             _settle(writer.drain(), jobs, written, report)
     except KeyboardInterrupt:
         writer.abort()
@@ -324,3 +367,48 @@ def _one_line(exc: Exception, job: Job) -> str:
     return (
         text if text.startswith(str(job.item.path)) or ": " in text else f"{job.item.path}: {text}"
     )
+
+
+def _run_on_devices(params: dict, devices: str) -> tuple[BatchReport, bool]:
+    """One worker process per device, each converting its own slice (within --shard, if
+    given); their progress feeds one bar here and their reports merge into one."""
+    names = [d.strip() for d in devices.split(",") if d.strip()]
+    if not names:
+        fail("--devices needs at least one device")
+    if params["output"] is not None:
+        fail("--devices converts folders: use --output-dir, not --output")
+    outer = parse_shard(params["shard"]) if params["shard"] else torchrun_shard()
+    context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
+    manager = context.Manager()
+    progress = manager.Queue()
+    jobs = []
+    for i, name in enumerate(names):
+        index, count = nested(outer, i, len(names))
+        child = {**params, "device": name, "shard": f"{index}/{count}", "devices": None}
+        jobs.append((child, progress))
+    report, interrupted = BatchReport(), False
+    with (
+        context.Pool(len(names)) as pool,
+        common.progress(params["quiet"]) as bar,
+    ):
+        task = bar.add_task(f"translating on {len(names)} devices", total=None)
+        pending = pool.map_async(_device_worker, jobs)
+        try:
+            while not pending.ready() or not progress.empty():
+                with contextlib.suppress(queue.Empty):
+                    bar.advance(task, progress.get(timeout=0.2))
+            results = pending.get()
+        except KeyboardInterrupt:
+            pool.terminate()
+            return report, True
+    for outcomes, stopped in results:  # failures were already printed by the workers
+        report.outcomes.extend(Outcome(**outcome) for outcome in outcomes)
+        interrupted = interrupted or stopped
+    return report, interrupted
+
+
+def _device_worker(job: tuple[dict, object]) -> tuple[list[dict], bool]:
+    """Runs in a worker process: its slice on its device, quietly, reporting progress."""
+    params, progress = job
+    report, interrupted = _translate({**params, "quiet": True}, on_progress=progress.put)
+    return [asdict(o) for o in report.outcomes], interrupted
