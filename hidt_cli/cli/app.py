@@ -7,6 +7,7 @@ import signal
 import typer
 
 from hidt_cli.cli.enhance import enhance
+from hidt_cli.cli.evaluate import evaluate, evaluate_paired, train_classifier
 from hidt_cli.cli.sample_styles import sample_styles
 from hidt_cli.cli.swap import swap
 from hidt_cli.cli.timelapse import timelapse
@@ -32,6 +33,9 @@ app.command()(info)
 app.command("convert-weights")(convert_weights)
 app.command()(train)
 app.command("train-enhancer")(train_enhancer)
+app.command("train-classifier")(train_classifier)
+app.command()(evaluate)
+app.command("evaluate-paired")(evaluate_paired)
 
 
 def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature

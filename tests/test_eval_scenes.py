@@ -1,0 +1,80 @@
+"""Scenes for the paired evaluation: scene folders, finding views by feature matching, and
+choosing frames across the range of brightness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hidt_cli.eval.scenes import find_scenes, scene_folders, spread_frames
+
+LIGHTS = {
+    "day": (1.0, (1.0, 1.0, 1.0)),
+    "dusk": (0.7, (1.0, 0.7, 0.4)),
+    "night": (0.45, (0.6, 0.7, 1.0)),
+}
+
+
+def view(seed: int, width: int = 128, height: int = 96) -> np.ndarray:
+    """A grey 'scene' of random blocks: corners and edges that a fixed camera keeps."""
+    rng = np.random.default_rng(seed)
+    image = np.full((height, width), 0.5, np.float32)
+    for _ in range(40):
+        x, y = rng.integers(0, width - 10), rng.integers(0, height - 10)
+        image[y : y + rng.integers(4, 24), x : x + rng.integers(4, 24)] = rng.random()
+    return image
+
+
+def lit(image: np.ndarray, light: str) -> np.ndarray:
+    """The scene under another light: darker, tinted and with a different tone curve."""
+    brightness, tint = LIGHTS[light]
+    rgb = np.stack([image * t for t in tint], 2) ** (1 / brightness) * brightness
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def write_scene_set(root: Path, scenes: int = 2) -> Path:
+    """root/scene<i>/<light>.png: each scene under every light."""
+    for i in range(scenes):
+        folder = root / f"scene{i}"
+        folder.mkdir(parents=True)
+        for light in LIGHTS:
+            Image.fromarray(lit(view(i), light)).save(folder / f"{light}.png")
+    return root
+
+
+def test_scene_folders(tmp_path):
+    root = write_scene_set(tmp_path / "scenes")
+    (root / "lonely").mkdir()
+    Image.fromarray(lit(view(9), "day")).save(root / "lonely" / "one.png")
+    scenes = scene_folders(root)
+    assert [s.name for s in scenes] == ["scene0", "scene1"]  # one frame is no scene
+    assert [f.name for f in scenes[0].frames] == ["day.png", "dusk.png", "night.png"]
+    with pytest.raises(ValueError):
+        scene_folders(root / "lonely")
+
+
+def test_find_scenes_groups_frames_of_one_view_across_lights(tmp_path):
+    photos = []
+    for i in range(3):
+        for light in LIGHTS:
+            path = tmp_path / f"v{i}-{light}.png"
+            Image.fromarray(lit(view(i), light)).save(path)
+            photos.append(path)
+    other_size = tmp_path / "other.png"
+    Image.fromarray(lit(view(0, 96, 96), "day")).save(other_size)
+    scenes = find_scenes([*photos, other_size])
+    assert [[f.name for f in s.frames] for s in scenes] == [
+        [f"v{i}-{light}.png" for light in sorted(LIGHTS)] for i in range(3)
+    ]
+
+
+def test_spread_frames_keeps_the_darkest_and_brightest():
+    frames = [Path(f"f{i}.png") for i in range(7)]
+    brightness = [50, 10, 200, 90, 120, 30, 160]
+    assert spread_frames(frames, brightness, 3) == [Path("f1.png"), Path("f3.png"), Path("f2.png")]
+    assert spread_frames(frames[:2], brightness[:2], 4) == [Path("f1.png"), Path("f0.png")]
+    with pytest.raises(ValueError):
+        spread_frames(frames, brightness, 1)
