@@ -31,10 +31,10 @@ from hidt_cli.train.runtime import (
     Runtime,
     broadcast_parameters,
     load_checkpoint,
-    rng_state,
+    restore_training_state,
     save_checkpoint,
     seed_everything,
-    set_rng_state,
+    training_state,
 )
 from hidt_cli.weights import save_safetensors
 
@@ -164,21 +164,21 @@ class EnhancerTrainer:
                 self.save()
         self.save()
 
-    def state(self) -> dict:
+    def _parts(self) -> dict:
         return {
-            "config": to_json(self.config),
-            "step": self.step,
-            "enhancer": self.enhancer.state_dict(),
-            "dis": self.dis.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "rng": rng_state(),
+            "enhancer": self.enhancer,
+            "dis": self.dis,
+            "opt_g": self.opt_g,
+            "opt_d": self.opt_d,
         }
 
     def save(self) -> None:
         if not self.runtime.is_main:
             return
-        save_checkpoint(self.out_dir / CHECKPOINT, self.state())
+        save_checkpoint(
+            self.out_dir / CHECKPOINT,
+            training_state(to_json(self.config), self.step, self._parts()),
+        )
         provenance = {
             "trained_steps": self.step,
             "data": str(self.data_root),
@@ -198,12 +198,7 @@ class EnhancerTrainer:
         saved = from_dict(EnhancerTrainConfig, json.loads(state["config"]))
         if saved.enhancer != self.config.enhancer:
             raise ValueError(f"{path}: was trained with a different enhancer size")
-        self.enhancer.load_state_dict(state["enhancer"])
-        self.dis.load_state_dict(state["dis"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        set_rng_state(state["rng"])
-        self.step = int(state["step"])
+        self.step = restore_training_state(state, self._parts())
 
     @torch.no_grad()
     def write_sample(self, photo_255: torch.Tensor) -> Path | None:

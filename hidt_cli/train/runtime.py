@@ -91,6 +91,25 @@ def load_checkpoint(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def training_state(config_json: str, step: int, parts: dict) -> dict:
+    """A resumable checkpoint: the config, the step, the RNG and the state dict of every
+    named network and optimiser."""
+    return {
+        "config": config_json,
+        "step": step,
+        "rng": rng_state(),
+        **{name: part.state_dict() for name, part in parts.items()},
+    }
+
+
+def restore_training_state(state: dict, parts: dict) -> int:
+    """Load what `training_state` saved into the same named parts; returns the step."""
+    for name, part in parts.items():
+        part.load_state_dict(state[name])
+    set_rng_state(state["rng"])
+    return int(state["step"])
+
+
 def rng_state() -> dict:
     state = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():

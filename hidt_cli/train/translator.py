@@ -42,10 +42,10 @@ from hidt_cli.train.runtime import (
     Runtime,
     broadcast_parameters,
     load_checkpoint,
-    rng_state,
+    restore_training_state,
     save_checkpoint,
     seed_everything,
-    set_rng_state,
+    training_state,
 )
 from hidt_cli.weights import save_safetensors
 
@@ -252,17 +252,20 @@ class TranslatorTrainer:
 
     # ---------------------------------------------------------------- state
 
-    def state(self) -> dict:
+    def _parts(self) -> dict:
         return {
-            "config": to_json(self.config),
-            "step": self.step,
-            "generator": self.generator.state_dict(),
-            "dis": self.dis.state_dict(),
-            "dis_cond": self.dis_cond.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "style_pool": self.pool.codes if self.pool.codes is not None else torch.empty(0),
-            "rng": rng_state(),
+            "generator": self.generator,
+            "dis": self.dis,
+            "dis_cond": self.dis_cond,
+            "opt_g": self.opt_g,
+            "opt_d": self.opt_d,
+        }
+
+    def state(self) -> dict:
+        pool = self.pool.codes if self.pool.codes is not None else torch.empty(0)
+        return {
+            **training_state(to_json(self.config), self.step, self._parts()),
+            "style_pool": pool,
         }
 
     def save(self) -> None:
@@ -277,15 +280,9 @@ class TranslatorTrainer:
         saved = from_dict(TranslatorTrainConfig, json.loads(state["config"]))
         if saved.generator != self.config.generator:
             raise ValueError(f"{path}: was trained with a different generator size")
-        self.generator.load_state_dict(state["generator"])
-        self.dis.load_state_dict(state["dis"])
-        self.dis_cond.load_state_dict(state["dis_cond"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        self.step = restore_training_state(state, self._parts())
         if state["style_pool"].numel():
             self.pool.codes = state["style_pool"].to(self.runtime.device)
-        set_rng_state(state["rng"])
-        self.step = int(state["step"])
 
     def init_generator(self, state: dict[str, torch.Tensor]) -> None:
         """Start from a generator's weights only (a small file), with fresh optimisers."""
