@@ -9,6 +9,8 @@ handled as one batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -63,12 +65,15 @@ def shifted_crops(canvas_255: torch.Tensor, size: int) -> torch.Tensor:
     of each image together in order k."""
     h, w = canvas_255.shape[-2:]
     padded = F.pad(canvas_255, (0, SHIFTS - 1, 0, SHIFTS - 1))
-    crops = torch.stack(
-        [padded[:, :, y : y + h, x : x + w] for x in range(SHIFTS) for y in range(SHIFTS)], 1
-    ).flatten(0, 1)
-    crops = resize_255(crops, shorter_side_shape(h, w, size), "bilinear")
-    crops = resize_255(crops, inference_shape(h, w, size), "bicubic")
-    return crops / 127.5 - 1
+
+    def crop(x: int, y: int) -> torch.Tensor:
+        # one shift at a time: only one full-size shifted canvas exists at once, not 16
+        shifted = padded[:, :, y : y + h, x : x + w]
+        shifted = resize_255(shifted, shorter_side_shape(h, w, size), "bilinear")
+        return resize_255(shifted, inference_shape(h, w, size), "bicubic")
+
+    crops = [crop(x, y) for x in range(SHIFTS) for y in range(SHIFTS)]
+    return torch.stack(crops, 1).flatten(0, 1) / 127.5 - 1
 
 
 def _nearest_source_index(in_size: int, out_size: int, device: torch.device) -> torch.Tensor:
@@ -100,3 +105,31 @@ def merge_input(translated_crops_pm1: torch.Tensor) -> torch.Tensor:
     picked = crops[k[:, None, None], :, src_rows[:, :, None], src_cols[:, None, :]]  # n×h×w×c
     picked = picked.permute(0, 3, 1, 2)
     return torch.where(inside[:, None], picked, -1.0).reshape(n // per_image, per_image * c, h, w)
+
+
+def tiled(
+    network: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    tile: int,
+    overlap: int,
+    scale: int,
+) -> torch.Tensor:
+    """Run a fully convolutional network (B×C×H×W → B×C'×sH×sW) on tile × tile pieces, each
+    read with `overlap` pixels of context on every side and only its core kept, so that
+    memory follows the tile instead of the image. Exact when `overlap` covers the network's
+    receptive field; with less, pixels near a seam see a little less context."""
+    h, w = images.shape[-2:]
+    out = None
+    for top in range(0, h, tile):
+        for left in range(0, w, tile):
+            rows = slice(max(0, top - overlap), min(h, top + tile + overlap))
+            cols = slice(max(0, left - overlap), min(w, left + tile + overlap))
+            part = network(images[:, :, rows, cols])
+            if out is None:
+                out = part.new_empty(*part.shape[:2], h * scale, w * scale)
+            th, tw = min(tile, h - top) * scale, min(tile, w - left) * scale
+            dy, dx = (top - rows.start) * scale, (left - cols.start) * scale
+            out[:, :, top * scale : top * scale + th, left * scale : left * scale + tw] = part[
+                :, :, dy : dy + th, dx : dx + tw
+            ]
+    return out

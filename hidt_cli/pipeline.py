@@ -3,15 +3,19 @@
 Images enter as 8-bit RGB (PIL images or H×W×3 uint8 arrays), become B×3×H×W float tensors
 in [0, 255] on the device, are resized there, and leave as 8-bit again. Network inputs and
 outputs are in [−1, 1] (`*_pm1`). On CUDA the networks run under bf16 autocast in
-channels_last by default; on other devices in float32.
+channels_last by default; on other devices in float32. Each network call is kept within
+`WorkLimits`: batches are split and G_enh runs on tiles when an input is larger, and a CUDA
+out-of-memory error halves the limits and retries instead of failing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -23,6 +27,8 @@ from hidt_cli.models import Content, Enhancer, Generator
 from hidt_cli.styles import parse_style_code
 from hidt_cli.weights import LoadedWeights, resolve
 from hidt_cli.weights import load as load_weights
+
+T = TypeVar("T")
 
 StyleLike = str | os.PathLike | Image.Image | np.ndarray | Sequence[float] | torch.Tensor
 """A preset name, an image (path, PIL or H×W×3 uint8) or a style code."""
@@ -67,9 +73,69 @@ def to_tensor_255(image: Image.Image | np.ndarray, device: torch.device) -> torc
 
 
 def to_uint8(images_pm1: torch.Tensor) -> np.ndarray:
-    """B×3×H×W in [−1, 1] → B×H×W×3 uint8 on the CPU."""
-    out = ((images_pm1.float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+    """B×3×H×W in [−1, 1] → B×H×W×3 uint8 on the CPU (one float temporary: at photo size
+    these tensors are the largest of the whole run)."""
+    out = images_pm1.float().add(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
     return out.permute(0, 2, 3, 1).cpu().numpy()
+
+
+GENERATOR_BYTES_PER_PIXEL = 1100
+ENHANCER_BYTES_PER_PIXEL = 9300
+"""Peak activation bytes per input pixel of one call, measured in float32 (bf16 needs less):
+the generator's encoder or decoder, and G_enh, whose output has 16 pixels per input pixel."""
+
+MIN_ENHANCER_TILE = 32
+
+
+@dataclass(frozen=True)
+class WorkLimits:
+    """How much one network call may take on. Bounds memory; on a CPU the generator limit also
+    keeps each call's tensors in cache (one 256×384 crop at a time measured fastest)."""
+
+    generator_pixels: int
+    """Images × height × width per encoder or decoder call; larger batches are split."""
+    enhancer_pixels: int
+    """Height × width of one G_enh call; a larger merge input runs as overlapping tiles."""
+    enhancer_overlap: int = 16
+    """Context pixels read around each G_enh tile. Its receptive field reaches ~80 pixels,
+    but the 0.2-scaled residuals make distant pixels count little: on the parity weights an
+    overlap of 4 stays within 0.04 of an 8-bit level of the untiled output and 8 matches it;
+    16 leaves room for trained weights that reach further."""
+
+    @property
+    def smallest_enhancer_call(self) -> int:
+        """Pixels read by a G_enh tile of the smallest size, context included."""
+        return (MIN_ENHANCER_TILE + 2 * self.enhancer_overlap) ** 2
+
+    def halved(self) -> WorkLimits:
+        return replace(
+            self,
+            generator_pixels=max(1, self.generator_pixels // 2),
+            enhancer_pixels=max(self.smallest_enhancer_call, self.enhancer_pixels // 2),
+        )
+
+
+def default_limits(device: torch.device) -> WorkLimits:
+    """Half the GPU's memory (or a quarter of the host's) for activations."""
+    if device.type == "cuda":
+        budget = torch.cuda.get_device_properties(device).total_memory // 2
+        return WorkLimits(budget // GENERATOR_BYTES_PER_PIXEL, budget // ENHANCER_BYTES_PER_PIXEL)
+    budget = _host_memory() // 4
+    generator = budget // GENERATOR_BYTES_PER_PIXEL
+    if device.type == "cpu":
+        generator = min(generator, 256 * 384)
+    return WorkLimits(generator, budget // ENHANCER_BYTES_PER_PIXEL)
+
+
+def _host_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): assume 16 GiB
+        return 16 * 2**30
+
+
+def _memory_format(channels_last: bool) -> torch.memory_format:
+    return torch.channels_last if channels_last else torch.contiguous_format
 
 
 @dataclass
@@ -93,20 +159,32 @@ class HiDT:
         dtype: torch.dtype | None = None,
         channels_last: bool | None = None,
         info: WeightsInfo | None = None,
+        limits: WorkLimits | None = None,
+        compile_networks: bool = False,
     ) -> None:
-        """dtype None = bf16 autocast on CUDA, float32 elsewhere; channels_last None = on CUDA."""
+        """dtype None = bf16 autocast on CUDA, float32 elsewhere; channels_last None = what
+        measured fastest (CUDA: both networks; CPU: G_enh only, as the generator's instance
+        norms are slow in that layout there); limits None = from the device's memory;
+        compile_networks: torch.compile the networks, for long GPU runs of equal-sized inputs
+        (every new shape compiles again; on a 2-core CPU it measured slower, see
+        benchmarks/RESULTS.md)."""
         self.device = pick_device(device)
         on_cuda = self.device.type == "cuda"
         self.dtype = dtype or (torch.bfloat16 if on_cuda else torch.float32)
-        use_channels_last = on_cuda if channels_last is None else channels_last
-        memory_format = torch.channels_last if use_channels_last else torch.contiguous_format
-        self.generator = generator.eval().to(self.device, memory_format=memory_format)
+        self._generator_format = _memory_format(on_cuda if channels_last is None else channels_last)
+        self._enhancer_format = _memory_format(
+            on_cuda or self.device.type == "cpu" if channels_last is None else channels_last
+        )
+        self.generator = generator.eval().to(self.device, memory_format=self._generator_format)
         self.enhancer = (
-            enhancer.eval().to(self.device, memory_format=memory_format) if enhancer else None
+            enhancer.eval().to(self.device, memory_format=self._enhancer_format)
+            if enhancer
+            else None
         )
         self.presets = dict(presets or {})
         self.info = info
-        self._memory_format = memory_format
+        self.limits = limits or default_limits(self.device)
+        self._networks = _Networks(self.generator, self.enhancer, compile_networks)
 
     @property
     def style_dim(self) -> int:
@@ -117,9 +195,9 @@ class HiDT:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
 
-    def _input(self, images_pm1: torch.Tensor) -> torch.Tensor:
+    def _input(self, images_pm1: torch.Tensor, memory_format: torch.memory_format) -> torch.Tensor:
         x = images_pm1.to(self.device, torch.float32, non_blocking=True)
-        return x.contiguous(memory_format=self._memory_format)
+        return x.contiguous(memory_format=memory_format)
 
     # ------------------------------------------------------------ the networks
 
@@ -127,21 +205,68 @@ class HiDT:
     def encode_style(self, images_pm1: torch.Tensor) -> torch.Tensor:
         """B×3×H×W in [−1, 1] → B×style_dim style codes (float32)."""
         with self._autocast():
-            return self.generator.encode_style(self._input(images_pm1)).float()
+            x = self._input(images_pm1, self._generator_format)
+            return self.generator.encode_style(x).float()
 
     @torch.inference_mode()
     def encode_content(self, images_pm1: torch.Tensor) -> Content:
         """B×3×H×W in [−1, 1] (sides multiples of 4) → Content(content, skip_half, skip_full)."""
-        with self._autocast():
-            return self.generator.encode_content(self._input(images_pm1))
+
+        def encode(start: int, stop: int) -> Content:
+            with self._autocast():
+                x = self._input(images_pm1[start:stop], self._generator_format)
+                return self._networks.encode_content(x)
+
+        pixels = images_pm1.shape[-2] * images_pm1.shape[-1]
+        parts = self._in_pieces(encode, len(images_pm1), pixels, _generator_limit)
+        return _concat(parts)
 
     def _decode(self, content: Content, styles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         styles = styles.to(self.device, torch.float32).reshape(len(styles), -1)
         if len(content.content) == 1 and len(styles) > 1:
             content = content.expand(len(styles))
-        with self._autocast():
-            images, segmentation = self.generator.decode(content, styles)
-        return images.float(), segmentation.float()
+
+        def decode(start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
+            with self._autocast():
+                images, segmentation = self._networks.decode(
+                    _slice(content, start, stop - start), styles[start:stop]
+                )
+            return images.float(), segmentation.float()
+
+        pixels = content.skip_full.shape[-2] * content.skip_full.shape[-1]
+        parts = self._in_pieces(decode, len(styles), pixels, _generator_limit)
+        return _concat(parts)
+
+    def _in_pieces(
+        self,
+        call: Callable[[int, int], T],
+        batch: int,
+        pixels_each: int,
+        limit_of: Callable[[WorkLimits], int],
+        may_tile: bool = False,
+    ) -> list[T]:
+        """Run call(start, stop) over the batch in pieces of at most limit_of(limits) pixels
+        (one item at least). After a CUDA out-of-memory error the limits are halved and the
+        piece is redone, as long as that makes it smaller (fewer items, or smaller tiles)."""
+        results, start = [], 0
+        while start < batch:
+            limit = limit_of(self.limits)
+            stop = min(batch, start + max(1, limit // pixels_each))
+            try:
+                results.append(call(start, stop))
+            except torch.cuda.OutOfMemoryError:
+                tiles_can_shrink = may_tile and limit > self.limits.smallest_enhancer_call
+                if stop - start == 1 and not tiles_can_shrink:
+                    raise
+                self._shrink_limits()
+                continue
+            start = stop
+        return results
+
+    def _shrink_limits(self) -> None:
+        self.limits = self.limits.halved()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
     @torch.inference_mode()
     def decode(self, content: Content, styles: torch.Tensor) -> torch.Tensor:
@@ -174,8 +299,27 @@ class HiDT:
             raise RuntimeError(
                 "these weights have no enhancer: pass --enhancer FILE for high-resolution output"
             )
+        pixels = merge_input.shape[-2] * merge_input.shape[-1]
+
+        def enhance(start: int, stop: int) -> torch.Tensor:
+            limits = self.limits
+            if pixels <= limits.enhancer_pixels:
+                return self._enhancer_call(merge_input[start:stop])
+            side = math.isqrt(limits.enhancer_pixels) - 2 * limits.enhancer_overlap
+            tile = max(MIN_ENHANCER_TILE, side)
+            return hires.tiled(
+                self._enhancer_call, merge_input[start:stop], tile, limits.enhancer_overlap, 4
+            )
+
+        parts = self._in_pieces(
+            enhance, len(merge_input), pixels, lambda limits: limits.enhancer_pixels, may_tile=True
+        )
+        return _concat(parts)
+
+    def _enhancer_call(self, merge_input: torch.Tensor) -> torch.Tensor:
         with self._autocast():
-            return self.enhancer(self._input(merge_input)).float().clamp_(-1, 1)
+            x = self._input(merge_input, self._enhancer_format)
+            return self._networks.enhance(x).float().clamp_(-1, 1)
 
     # ------------------------------------------------------------ styles
 
@@ -310,12 +454,39 @@ def resize_pm1(images_pm1: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor
     """Bicubic, antialiased resize of images in [−1, 1] to an output shape (no-op if equal)."""
     if tuple(images_pm1.shape[-2:]) == tuple(shape):
         return images_pm1
-    return hires.resize_255((images_pm1 + 1) * 127.5, shape, "bicubic") / 127.5 - 1
+    resized = hires.resize_255(images_pm1.add(1).mul_(127.5), shape, "bicubic")
+    return resized.div_(127.5).sub_(1)  # in place: at photo size every copy counts
 
 
 def check_inference_size(size: int) -> None:
     if size < 32 or size % 16:
         raise ValueError(f"inference size {size} must be a multiple of 16, at least 32")
+
+
+class _Networks:
+    """The three network entry points the pipeline calls, compiled with torch.compile when
+    asked; kept apart from the modules so that the modules stay plain for training."""
+
+    def __init__(self, generator: Generator, enhancer: Enhancer | None, compile_them: bool):
+        wrap = torch.compile if compile_them else (lambda fn: fn)
+        self.encode_content = wrap(generator.encode_content)
+        self.decode = wrap(generator.decode)
+        self.enhance = wrap(enhancer) if enhancer is not None else None
+
+
+def _concat(parts: list[T]) -> T:
+    """Join per-piece results (tensors, or tuples of them) along the batch; a single piece is
+    returned as it is, without a copy."""
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], torch.Tensor):
+        return torch.cat(parts)
+    joined = [torch.cat(tensors) for tensors in zip(*parts, strict=True)]
+    return Content(*joined) if isinstance(parts[0], Content) else tuple(joined)
+
+
+def _generator_limit(limits: WorkLimits) -> int:
+    return limits.generator_pixels
 
 
 def _slice(content: Content, start: int, length: int) -> Content:

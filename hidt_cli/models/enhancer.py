@@ -26,8 +26,9 @@ class DenseBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = [x]
         for k in range(1, 5):
-            features.append(_lrelu(getattr(self, f"conv{k}")(torch.cat(features, 1))))
-        return self.conv5(torch.cat(features, 1)) * 0.2 + x
+            inputs = torch.cat(features, 1) if k > 1 else x  # a cat of one tensor still copies
+            features.append(_lrelu(getattr(self, f"conv{k}")(inputs)))
+        return torch.add(x, self.conv5(torch.cat(features, 1)), alpha=0.2)  # one pass, not two
 
 
 class RRDB(nn.Module):
@@ -40,7 +41,7 @@ class RRDB(nn.Module):
         self.RDB3 = DenseBlock(features, growth)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.RDB3(self.RDB2(self.RDB1(x))) * 0.2 + x
+        return torch.add(x, self.RDB3(self.RDB2(self.RDB1(x))), alpha=0.2)
 
 
 class Enhancer(nn.Module):

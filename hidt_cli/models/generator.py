@@ -86,22 +86,22 @@ class StyleMLP(nn.Module):
 
 class Decoder(nn.Module):
     """Residual AdaIN blocks, then two ×2 upsamplings that each concatenate an AdaIN-processed
-    skip; the last conv gives 3 image and 3 segmentation channels."""
+    skip; the last conv gives 3 image and 3 segmentation channels. The reference's
+    parameter-free `upsample_head` (nearest ×2) is folded into the conv that follows it."""
 
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
         dim = config.content_channels
         k = config.skip_channels
         self.body = nn.Sequential(ResBlocks(config.decoder_res_blocks, dim, "adain"))
-        self.upsample_head = nn.ModuleList(
-            [nn.Upsample(scale_factor=2, mode="nearest") for _ in range(2)]
-        )
         self.skip_preprocess = nn.ModuleList(
             [nn.Sequential(Conv2dBlock(k, k, 7, 1, 3, "adain", "relu")) for _ in range(2)]
         )
         self.upsample_postprocess = nn.ModuleList(
             [
-                nn.Sequential(Conv2dBlock(d + k, d // 2, 7, 1, 3, "layer", "relu"))
+                nn.Sequential(
+                    Conv2dBlock(d + k, d // 2, 7, 1, 3, "layer", "relu", upsampled_concat=True)
+                )
                 for d in (dim, dim // 2)
             ]
         )
@@ -126,8 +126,8 @@ class Decoder(nn.Module):
         skips = (content.skip_half, content.skip_full)
         for i in range(2):
             skip = self.skip_preprocess[i][0](skips[i], params[-2 + i])
-            x = torch.cat([self.upsample_head[i](x), skip], dim=1)
-            x = self.upsample_postprocess[i](x)
+            # = upsample_postprocess[i](cat([nearest ×2 upsampling of x, skip])), 3× cheaper
+            x = self.upsample_postprocess[i][0](x, skip=skip)
         return self.model_postprocess(x)
 
 

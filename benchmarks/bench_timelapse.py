@@ -1,0 +1,111 @@
+"""Frames per second of a timelapse: one photo, its content encoded once, decoded with K
+styles by `HiDT.iter_translate`, each frame brought back to 8-bit (video encoding excluded).
+Published network sizes, random weights.
+
+    python benchmarks/bench_timelapse.py --device cpu --frames 32
+    python benchmarks/bench_timelapse.py --device cuda --frames 480 --max-batch 32 --compile
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from benchlib import (
+    StageTimes,
+    best_run,
+    describe_machine,
+    dtype_from_name,
+    layout_name,
+    peak_memory_mib,
+    random_model,
+    reset_peak_memory,
+    synthetic_photo,
+)
+
+from hidt_cli.pipeline import HiDT, to_tensor_255, to_uint8
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    model = random_model(args.device, dtype_from_name(args.dtype), args.channels_last, args.compile)
+    width, height = args.photo
+    photo = to_tensor_255(synthetic_photo(height, width), model.device)
+    styles = style_path(args.frames)
+    reset_peak_memory(model.device)
+    warmup = StageTimes(model.device)
+    render(model, photo, styles, args, warmup)
+    times = best_run(
+        lambda: render(model, photo, styles, args, StageTimes(model.device)), args.repeats, 0.1
+    )
+    memory = peak_memory_mib(model.device)
+    print(
+        f"# timelapse: {args.dtype}, {layout_name(args.channels_last)}"
+        f"{', compiled' if args.compile else ''}; {describe_machine(model.device)}"
+    )
+    print(
+        f"# photo {width}×{height} → inference size {args.inference_size}, {args.frames} styles, "
+        f"max batch {args.max_batch}, best of {args.repeats}; first run {warmup.total:.2f} s"
+    )
+    print("| frames | total s | frames/s | ms/frame | first frames after (ms) |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| {args.frames} | {times.total:.2f} | {args.frames / times.total:.1f} | "
+        f"{1e3 * times.total / args.frames:.1f} | {1e3 * times.inside['first frames']:.0f} |"
+    )
+    print(f"peak memory ({memory[0]}): {memory[1]:.0f} MiB")
+    print(f"other processes used {100 * times.contention:.0f}% of the machine during the best run")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        help="both networks channels_last (or, with --no-, neither); default: HiDT's choice",
+    )
+    parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    parser.add_argument("--frames", type=int, default=32, help="styles K, one frame each")
+    parser.add_argument("--max-batch", type=int, default=8, help="frames decoded per batch")
+    parser.add_argument("--inference-size", type=int, default=256)
+    parser.add_argument("--photo", type=_size, default=(1536, 1024), help="WIDTHxHEIGHT")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int)
+    return parser.parse_args()
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, height = (int(v) for v in text.lower().split("x"))
+    return width, height
+
+
+def style_path(frames: int) -> torch.Tensor:
+    """K style codes moving from a day-like to a night-like code, as a timelapse does."""
+    day, night = torch.tensor([-0.24, 0.49, 0.23]), torch.tensor([-0.50, -1.01, -1.04])
+    weights = torch.linspace(0, 1, frames)[:, None]
+    return day * (1 - weights) + night * weights
+
+
+def render(
+    model: HiDT, photo: torch.Tensor, styles: torch.Tensor, args, times: StageTimes
+) -> StageTimes:
+    """All frames, timed as a whole; 'first frames' is the time to the first batch."""
+    with times.stage("all frames"):
+        start = time.perf_counter()
+        chunks = model.iter_translate(
+            photo, styles, inference_size=args.inference_size, max_batch=args.max_batch
+        )
+        for i, frames in enumerate(chunks):
+            to_uint8(frames)
+            if i == 0:
+                first = time.perf_counter() - start
+    times.inside["first frames"] = first
+    return times
+
+
+if __name__ == "__main__":
+    main()
