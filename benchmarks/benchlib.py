@@ -192,15 +192,18 @@ class LiveTensorBytes(TorchDispatchMode):
 def random_model(
     device: str, dtype: torch.dtype, channels_last: bool | None, compile_networks: bool
 ) -> hidt_cli.HiDT:
-    """The published network sizes with random weights (speed does not depend on values)."""
+    """The published network sizes with random weights (speed does not depend on values).
+    compile_networks is passed only when set, so that the scripts also run against a version
+    of the package from before it existed (PYTHONPATH=old-checkout: before/after numbers)."""
     torch.manual_seed(0)
+    options = {"compile_networks": True} if compile_networks else {}
     return hidt_cli.HiDT(
         Generator(),
         Enhancer(),
         device=device,
         dtype=dtype,
         channels_last=channels_last,
-        compile_networks=compile_networks,
+        **options,
     )
 
 

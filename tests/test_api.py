@@ -8,13 +8,13 @@ import torch
 from PIL import Image
 
 import hidt_cli
-from hidt_cli.pipeline import StyleError
+from hidt_cli.pipeline import StyleError, native_bf16
 from tests.conftest import TINY_PRESETS, make_photo
 
 
 @pytest.fixture(scope="module")
 def model(tiny_weights):
-    return hidt_cli.load(tiny_weights, device="cpu")
+    return hidt_cli.load(tiny_weights, device="cpu", dtype=torch.float32)
 
 
 def test_load_reads_config_presets_and_enhancer(model):
@@ -22,6 +22,12 @@ def test_load_reads_config_presets_and_enhancer(model):
     assert model.enhancer is not None
     assert model.presets == TINY_PRESETS
     assert model.dtype == torch.float32 and model.device.type == "cpu"
+
+
+def test_default_dtype_is_bf16_only_where_it_is_native(tiny_weights):
+    default = hidt_cli.load(tiny_weights, device="cpu")
+    assert default.dtype == (torch.bfloat16 if native_bf16(default.device) else torch.float32)
+    assert not native_bf16(torch.device("meta"))
 
 
 def test_codes_and_decode_shapes(model):
@@ -125,7 +131,7 @@ def test_bad_inference_sizes_are_refused(model, size):
 def test_bf16_channels_last_path_stays_close_to_float32(tiny_weights):
     """The GPU configuration (bf16 autocast, channels_last), exercised on the CPU so that its
     dtype and layout handling is checked without a GPU."""
-    reference = hidt_cli.load(tiny_weights, device="cpu")
+    reference = hidt_cli.load(tiny_weights, device="cpu", dtype=torch.float32)
     fast = hidt_cli.HiDT(
         reference.generator,
         reference.enhancer,

@@ -26,7 +26,15 @@ def folder(tmp_path):
 
 
 def run(tiny_weights, *args):
-    base = ["translate", "--weights", str(tiny_weights), "--device", "cpu", "--inference-size", "32"]
+    base = [
+        "translate",
+        "--weights",
+        str(tiny_weights),
+        "--device",
+        "cpu",
+        "--inference-size",
+        "32",
+    ]
     return runner.invoke(app, [*base, "--preset", "day", "--json", "-q", *map(str, args)])
 
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import hidt_cli
 from hidt_cli.cli.app import app
-from hidt_cli.pipeline import to_tensor_255
+from hidt_cli.pipeline import native_bf16, to_tensor_255
 from tests.conftest import TINY_PRESETS, make_photo
 
 runner = CliRunner()
@@ -54,7 +54,12 @@ def test_info_reports_the_sha256_of_the_files(tiny_weights):
     assert report["generator"]["config"]["base_channels"] == 8
     assert report["generator"]["presets"] == 2
     assert report["generator"]["provenance"] == {"note": "random weights for tests"}
-    assert report["device"] == "cpu" and report["dtype"] == "float32"
+    assert report["device"] == "cpu"
+    assert report["dtype"] == ("bfloat16" if native_bf16(torch.device("cpu")) else "float32")
+    fp32 = runner.invoke(
+        app, ["info", "-w", str(tiny_weights), "--device", "cpu", "--fp32", "--json"]
+    )
+    assert json.loads(fp32.stdout)["dtype"] == "float32"
     assert report["torch"] == torch.__version__
     text = runner.invoke(app, ["info", "--weights", str(tiny_weights), "--device", "cpu"])
     assert report["generator"]["sha256"] in text.stdout

@@ -19,7 +19,9 @@ def fixtures(shared):
 @pytest.fixture(scope="module")
 def model(shared):
     parity = shared / "parity"
-    return hidt_cli.load(parity / "generator.pt", parity / "enhancer.pth", device="cpu")
+    return hidt_cli.load(
+        parity / "generator.pt", parity / "enhancer.pth", device="cpu", dtype=torch.float32
+    )
 
 
 def assert_close(actual: torch.Tensor, expected: torch.Tensor) -> None:

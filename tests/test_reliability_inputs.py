@@ -262,6 +262,18 @@ def test_max_pixels_is_the_limit(tiny_weights, tmp_path):
     assert run(tiny_weights, path, "--max-pixels", 1536, "--quiet").exit_code == 0
 
 
+def test_max_pixels_also_limits_the_style_image(tiny_weights, tmp_path):
+    photo_path, style_path = tmp_path / "p.png", tmp_path / "s.png"
+    Image.fromarray(photo(8, 8)).save(photo_path)
+    Image.fromarray(photo(48, 32)).save(style_path)  # 1536 pixels
+    args = ["--weights", tiny_weights, "--device", "cpu", "--inference-size", "32"]
+    args += ["--style", style_path, "--max-pixels", "1535", "--quiet", photo_path]
+    refused = runner.invoke(app, ["translate", *map(str, args)])
+    assert refused.exit_code == 4
+    assert f"{style_path}: 1536 pixels is over the limit of 1535" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
 SHAPES = [(1, 1), (7, 3), (3, 7), (400, 20), (20, 400), (17, 16)]
 
 

@@ -28,8 +28,10 @@ tiles with this much overlap must reproduce the untiled output."""
 
 
 def _model(tiny_weights, limits: WorkLimits) -> hidt_cli.HiDT:
-    reference = hidt_cli.load(tiny_weights, device="cpu")
-    return hidt_cli.HiDT(reference.generator, reference.enhancer, device="cpu", limits=limits)
+    reference = hidt_cli.load(tiny_weights, device="cpu", dtype=torch.float32)
+    return hidt_cli.HiDT(
+        reference.generator, reference.enhancer, device="cpu", dtype=torch.float32, limits=limits
+    )
 
 
 def _photo(width: int = 192, height: int = 128) -> torch.Tensor:

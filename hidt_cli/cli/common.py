@@ -29,6 +29,7 @@ from rich.progress import (
 )
 
 from hidt_cli.io.images import (
+    DEFAULT_MAX_PIXELS,
     SUPPORTED_OUTPUT_FORMATS,
     ImageError,
     LoadedImage,
@@ -125,7 +126,12 @@ Device = Annotated[
     typer.Option(help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel="Model"),
 ]
 Fp32 = Annotated[
-    bool, typer.Option("--fp32", help="Float32 on CUDA instead of bf16.", rich_help_panel="Model")
+    bool,
+    typer.Option(
+        "--fp32",
+        help="Float32 instead of bf16 (the default on CUDA and on CPUs with native bf16).",
+        rich_help_panel="Model",
+    ),
 ]
 InferenceSize = Annotated[
     int,
@@ -268,6 +274,7 @@ def choose_style(
     seed: int | None = None,
     inference_size: int = 256,
     required: bool = True,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> StyleChoice | None:
     """Exactly one of --style, --preset, --style-code, --random → the style codes to apply."""
     given = [
@@ -287,7 +294,7 @@ def choose_style(
             fail("choose a style: --style IMAGE, --preset NAME, --style-code A,B,C or --random N")
         return None
     if style is not None:
-        image = read_image(style)
+        image = read_image(style, max_pixels=max_pixels)
         code = model.styles_of_images(to_tensor_255(image.rgb, model.device), inference_size).cpu()
         return StyleChoice(code, [style.stem])
     if preset is not None:

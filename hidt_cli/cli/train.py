@@ -96,6 +96,7 @@ def train(
         bool, typer.Option("--compile", help="torch.compile the generator step.")
     ] = False,
     device: common.Device = "auto",
+    fp32: common.Fp32 = False,
     quiet: common.Quiet = False,
     debug: common.Debug = False,
 ) -> None:
@@ -126,7 +127,7 @@ def train(
             balance=balance,
             compile=compile or None,
         )
-        runtime = setup_runtime(device)
+        runtime = setup_runtime(device, fp32)
         out.mkdir(parents=True, exist_ok=True)
         trainer = TranslatorTrainer(config, data, out, runtime, masks_root=masks, class_csv=classes)
         if resume:
@@ -187,6 +188,7 @@ def train_enhancer(
     sample_every: Every = None,
     checkpoint_every: Every = None,
     device: common.Device = "auto",
+    fp32: common.Fp32 = False,
     quiet: common.Quiet = False,
     debug: common.Debug = False,
 ) -> None:
@@ -212,7 +214,7 @@ def train_enhancer(
         )
         if vgg_weights is not None and not vgg_weights.is_file():
             fail(f"{vgg_weights}: no such file", common.EXIT_WEIGHTS)
-        runtime = setup_runtime(device)
+        runtime = setup_runtime(device, fp32)
         out.mkdir(parents=True, exist_ok=True)
         generator_net = load_weights(resolve(generator, "generator"), "generator").build()
         trainer = EnhancerTrainer(

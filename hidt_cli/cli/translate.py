@@ -141,6 +141,7 @@ def _translate(params: dict, on_progress=None) -> tuple[BatchReport, bool]:
         random=p["random"],
         seed=p["seed"],
         inference_size=inference_size,
+        max_pixels=p["max_pixels"],
     )
     render = common.Render(
         p["hires"], inference_size, p["native_size"], fmt, p["quality"], overwrite

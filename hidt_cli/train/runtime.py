@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from hidt_cli.pipeline import pick_device
+from hidt_cli.pipeline import native_bf16, pick_device
 
 
 @dataclass
@@ -29,15 +29,15 @@ class Runtime:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    @property
-    def bf16(self) -> bool:
-        return self.device.type == "cuda"
+    fp32: bool = False
+    """Train in float32 even where bf16 is native."""
 
     def autocast(self):
-        """bf16 autocast on CUDA (no loss scaling needed), nothing elsewhere."""
-        if not self.bf16:
+        """bf16 autocast where the hardware runs it natively (CUDA, AMX/AVX512-BF16 CPUs; no
+        loss scaling needed), nothing elsewhere."""
+        if self.fp32 or not native_bf16(self.device):
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     def average_gradients(self, parameters) -> None:
         """All-reduce gradients across ranks. Done by hand rather than with DDP because a HiDT
@@ -49,11 +49,11 @@ class Runtime:
                 dist.all_reduce(p.grad, op=dist.ReduceOp.AVG)
 
 
-def setup_runtime(device: str = "auto") -> Runtime:
+def setup_runtime(device: str = "auto", fp32: bool = False) -> Runtime:
     """Join the process group when started by torchrun (WORLD_SIZE > 1)."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size == 1:
-        return Runtime(pick_device(device))
+        return Runtime(pick_device(device), fp32=fp32)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if torch.cuda.is_available():
         torch.cuda.set_device(local_rank)
@@ -61,7 +61,7 @@ def setup_runtime(device: str = "auto") -> Runtime:
     else:
         chosen = torch.device("cpu")
     dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo")
-    return Runtime(chosen, dist.get_rank(), world_size)
+    return Runtime(chosen, dist.get_rank(), world_size, fp32)
 
 
 def broadcast_parameters(module: torch.nn.Module, runtime: Runtime) -> None:
