@@ -3,6 +3,7 @@ resuming, determinism, and weights that the rest of the tool loads."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -13,7 +14,10 @@ from typer.testing import CliRunner
 import hidt_cli
 from hidt_cli.cli.app import app
 from hidt_cli.train import losses
+from hidt_cli.train.config import Phase, TranslatorTrainConfig, from_dict
 from hidt_cli.train.perceptual import VGGPerceptualLoss, _features
+from hidt_cli.train.runtime import setup_runtime
+from hidt_cli.train.translator import TranslatorTrainer, fixed_photos
 from tests.conftest import make_photo
 
 runner = CliRunner()
@@ -281,3 +285,17 @@ def test_two_process_run_keeps_the_ranks_in_sync(photos, tmp_path):
     first, second = (float(v) for v in line.split()[1:])
     assert first == second
     assert (tmp_path / "run" / "generator.safetensors").is_file()
+
+
+def test_style_codes_start_standardised(photos, tmp_path):
+    """A fresh run rescales the style encoder's head so the photos' codes start like the N(0, I)
+    prior (mean 0, std 1 per dimension) instead of ~30× smaller."""
+    settings = {**dataclasses.asdict(TranslatorTrainConfig()), **TINY_TRAIN}
+    config = dataclasses.replace(
+        from_dict(TranslatorTrainConfig, settings), phases=(Phase(1, 32, 2),)
+    )
+    trainer = TranslatorTrainer(config, photos, tmp_path, setup_runtime("cpu", fp32=True))
+    with torch.no_grad():
+        codes = trainer.generator.encode_style(fixed_photos(trainer.photos, 64, 32))
+    torch.testing.assert_close(codes.mean(0), torch.zeros(3), atol=1e-4, rtol=0)
+    torch.testing.assert_close(codes.std(0), torch.ones(3), atol=1e-4, rtol=0)

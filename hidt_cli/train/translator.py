@@ -52,6 +52,7 @@ from hidt_cli.weights import save_safetensors
 CHECKPOINT = "checkpoint.pt"
 SAMPLE_PHOTOS = 4
 SAMPLE_PRIOR_STYLES = 4
+STANDARDISE_PHOTOS = 64
 
 
 def _cat(contents: list[Content]) -> Content:
@@ -112,6 +113,7 @@ class TranslatorTrainer:
             self.classes = classes_for(self.photos, data_root, csv=class_csv)
         self.log = RunLog(out_dir / "log.jsonl", runtime.is_main)
         self._forward_g = self._compiled(self._generator_losses)
+        self._standardise_style_codes()
 
     # ---------------------------------------------------------------- data
 
@@ -136,6 +138,23 @@ class TranslatorTrainer:
             rank=self.runtime.rank,
             world_size=self.runtime.world_size,
         )
+
+    @torch.no_grad()
+    def _standardise_style_codes(self) -> None:
+        """Rescale the style encoder's last layer so that the codes of sample photos start at
+        mean 0, std 1 per dimension, like the random styles they are mixed with. A random
+        init gives codes ~30× smaller; from there the codes collapse together, and L_dist
+        cannot pull them apart, as its gradient shrinks with their spread (measured: std
+        0.003 after 150 steps without this)."""
+        if len(self.photos) < 2:
+            return
+        photos = fixed_photos(self.photos, STANDARDISE_PHOTOS, self.config.phases[0].crop)
+        codes = self.generator.encode_style(photos.to(self.runtime.device)).float()
+        mean, std = codes.mean(0), codes.std(0).clamp_min(1e-8)
+        head = self.generator.style_encoder.head[-1]
+        head.weight.div_(std.view(-1, 1, 1, 1).to(head.weight.dtype))
+        head.bias.sub_(mean.to(head.bias.dtype)).div_(std.to(head.bias.dtype))
+        broadcast_parameters(self.generator, self.runtime)
 
     def _compiled(self, fn: Callable) -> Callable:
         return torch.compile(fn) if self.config.compile else fn
@@ -171,7 +190,9 @@ class TranslatorTrainer:
             "rec_random": F.l1_loss(random_back, x),
             "content": F.l1_loss(content_swap.content, content.content),
             "content_random": F.l1_loss(content_rand.content, content.content),
-            "style": F.l1_loss(style2[:b], swapped_style),
+            # The target is detached: the swapped image must carry the other photo's code,
+            # not pull that code towards whatever the image encodes to (a collapse force).
+            "style": F.l1_loss(style2[:b], swapped_style.detach()),
             "style_random": F.l1_loss(style2[b:], random_style),
             "dist": losses.style_distribution(self.pool.with_current(style)),
         }
