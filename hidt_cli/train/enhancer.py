@@ -210,7 +210,7 @@ class EnhancerTrainer:
         first = F.interpolate(merged[:, :3], scale_factor=4, mode="nearest")
         cells = [list(to_uint8(torch.cat([target, output, first])))]
         picture = sheets.grid(
-            cells, captions=[["photo", "G_enh", "crop 0 ×4"]], cell_height=target.shape[-2]
+            cells, captions=[["photo", "G_enh", "crop 0, 4x"]], cell_height=target.shape[-2]
         )
         path = self.out_dir / "enhancer_samples" / f"step_{self.step:07d}.png"
         write_image(path, picture, overwrite=True)

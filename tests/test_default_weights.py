@@ -1,0 +1,82 @@
+"""The shipped default weights: they load through the manifest, carry presets computed from
+the training photos, and do what the README promises — night is darker and keeps the photo's
+structure, prior styles differ, and --hires works out of the box."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import hidt_cli
+from hidt_cli.styles import sample_prior
+from hidt_cli.weights import default_weights_dir
+
+DEFAULTS = Path(__file__).resolve().parents[1] / "weights"
+DAY_PHOTOS = ["weather-shine-0743.jpg", "amos-day-1216.jpg", "weather-shine-0842.jpg"]
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def model() -> hidt_cli.HiDT:
+    return hidt_cli.load(DEFAULTS, device="cpu", dtype=torch.float32)
+
+
+@pytest.fixture(scope="module")
+def day_photos(shared) -> list[Image.Image]:
+    folder = shared / "data" / "daytime"
+    return [Image.open(folder / name).convert("RGB") for name in DAY_PHOTOS]
+
+
+def luminance(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("L"), dtype=np.float64) / 255
+
+
+def edges(image: Image.Image) -> np.ndarray:
+    """Gradient magnitude of the luminance: where the photo's structure is."""
+    gy, gx = np.gradient(luminance(image))
+    return np.hypot(gx, gy)
+
+
+def test_defaults_are_found_and_verified_without_options(monkeypatch):
+    monkeypatch.delenv("HIDT_WEIGHTS_DIR", raising=False)
+    assert default_weights_dir() == DEFAULTS
+    loaded = hidt_cli.load(device="cpu")
+    assert loaded.info.generator.source.startswith("default weights")
+    assert loaded.enhancer is not None
+
+
+def test_presets_are_the_daytime_classes(model):
+    assert set(model.presets) == {"cloudy", "day", "night", "rain", "sunset"}
+    day, night = (torch.tensor(model.presets[n]) for n in ("day", "night"))
+    assert (day - night).norm() > 1.0  # far apart on the N(0, I) prior's scale
+
+
+def test_night_preset_darkens_and_keeps_structure(model, day_photos):
+    for photo in day_photos:
+        night = model.translate(photo, "night", inference_size=SIZE)
+        day = model.translate(photo, "day", inference_size=SIZE)
+        assert night.size == photo.size
+        assert luminance(night).mean() < 0.5 * luminance(photo).mean()
+        assert luminance(night).mean() < 0.5 * luminance(day).mean()
+        correlation = np.corrcoef(edges(photo).ravel(), edges(night).ravel())[0, 1]
+        assert correlation > 0.3, correlation
+
+
+def test_prior_styles_give_varied_lighting(model, day_photos):
+    codes = sample_prior(6, seed=3, dim=model.style_dim)
+    means = [
+        np.asarray(model.translate(day_photos[0], code, inference_size=SIZE), np.float64).mean(
+            (0, 1)
+        )
+        for code in codes.numpy()
+    ]
+    assert np.std(means, axis=0).max() > 10  # in 8-bit levels, per channel
+
+
+def test_hires_works_with_the_defaults(model, day_photos):
+    out = model.translate(day_photos[1], "night", hires=True, inference_size=64)
+    assert out.size == day_photos[1].size
