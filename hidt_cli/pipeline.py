@@ -174,8 +174,9 @@ class HiDT:
         compile_networks: bool = False,
     ) -> None:
         """dtype None = bf16 autocast where the hardware runs it natively (native_bf16),
-        float32 elsewhere; channels_last None = what measured fastest (CUDA: both networks; CPU: G_enh only, as the generator's instance
-        norms are slow in that layout there); limits None = from the device's memory;
+        float32 elsewhere; channels_last None = what measured fastest (CUDA: both networks;
+        CPU: G_enh only, as the generator's instance norms are slow in that layout there);
+        limits None = from the device's memory;
         compile_networks: torch.compile the networks, for long GPU runs of equal-sized inputs
         (every new shape compiles again; on a 2-core CPU it measured slower, 204 vs 194 ms per
         image, after 47 s of compiling: benchmarks/RESULTS.md)."""
