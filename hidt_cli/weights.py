@@ -55,7 +55,7 @@ class LoadedWeights:
     def build(self) -> Generator | Enhancer:
         """The network with these weights, in float32, in eval mode."""
         net = Generator(self.config) if self.kind == "generator" else Enhancer(self.config)
-        _load_strict(net, self.state, self.path)
+        load_strict(net, self.state, self.path)
         return net.eval()
 
 
@@ -231,6 +231,14 @@ def _unpickler_reason(message: str) -> str:
     return f": {line.split('error:')[-1].split(' was not')[0].strip()}" if line else ""
 
 
+def read_verified_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A safetensors file's tensors (as float32) and metadata, after checking its sha256
+    against a manifest beside it when there is one: for other kinds of weights (the classifier)
+    that share this file format and its checks."""
+    _verify_manifest(path, sha256_of(path))
+    return _read_safetensors(path)
+
+
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     try:
         with safe_open(str(path), framework="pt") as fh:
@@ -272,7 +280,7 @@ def _check_finite(state: dict[str, torch.Tensor], path: Path) -> None:
             raise WeightsError(f"{path}: {key} contains NaN or infinite values")
 
 
-def _load_strict(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
+def load_strict(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
     """load_state_dict with a one-line error that names the first offending key."""
     expected = net.state_dict()
     missing = [k for k in expected if k not in state]

@@ -241,8 +241,7 @@ def load(path: Path, device: torch.device | str = "cpu") -> Classifier:
         raise weights.WeightsError(
             f"{path}: no classifier file (train one with 'hidt train-classifier DATA --out FILE')"
         )
-    weights._verify_manifest(path, weights.sha256_of(path))
-    state, meta = weights._read_safetensors(path)
+    state, meta = weights.read_verified_safetensors(path)
     if meta.get("hidt_kind") != KIND:
         raise weights.WeightsError(f"{path}: holds a {meta.get('hidt_kind')}, not a {KIND}")
     try:
@@ -259,5 +258,5 @@ def load(path: Path, device: torch.device | str = "cpu") -> Classifier:
     except (KeyError, ValueError, TypeError) as exc:
         raise weights.WeightsError(f"{path}: unreadable classifier metadata ({exc})") from None
     net = DaytimeNet(len(info.classes), info.channels)
-    weights._load_strict(net, state, path)
+    weights.load_strict(net, state, path)
     return Classifier(net, info, torch.device(device))
