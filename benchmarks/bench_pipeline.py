@@ -32,12 +32,14 @@ import torch.nn.functional as F
 from benchlib import (
     LiveTensorBytes,
     StageTimes,
+    add_model_arguments,
     best_run,
     count_macs,
     describe_machine,
     dtype_from_name,
     layout_name,
     peak_memory_mib,
+    photo_size,
     random_model,
     reset_peak_memory,
     synthetic_photo,
@@ -77,7 +79,7 @@ class Job:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads or torch.get_num_threads())
-    height, width = args.photo or ((1024, 1536) if args.mode == "hires" else (256, 384))
+    width, height = args.photo or ((1536, 1024) if args.mode == "hires" else (384, 256))
     with tempfile.TemporaryDirectory() as tmp:
         job = Job(args.mode == "hires", (height, width), args.inference_size, args.batch, Path(tmp))
         jpeg = _jpeg_bytes(synthetic_photo(height, width))
@@ -112,18 +114,11 @@ def main() -> None:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=["hires", "plain"], default="hires")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
-    parser.add_argument(
-        "--channels-last",
-        action=argparse.BooleanOptionalAction,
-        help="both networks channels_last (or, with --no-, neither); default: HiDT's choice",
-    )
-    parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    add_model_arguments(parser)
     parser.add_argument("--batch", type=int, default=1, help="photos per pipeline call")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best is shown")
     parser.add_argument("--inference-size", type=int, default=256)
-    parser.add_argument("--photo", type=_size, help="photo WIDTHxHEIGHT (default per mode)")
+    parser.add_argument("--photo", type=photo_size, help="photo WIDTHxHEIGHT (default per mode)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     parser.add_argument(
         "--crops-per-call",
@@ -138,11 +133,6 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--json", action="store_true", help="also print the numbers as JSON")
     return parser.parse_args()
-
-
-def _size(text: str) -> tuple[int, int]:
-    width, height = (int(v) for v in text.lower().split("x"))
-    return height, width
 
 
 def _jpeg_bytes(rgb: np.ndarray) -> bytes:

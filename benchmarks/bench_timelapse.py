@@ -14,11 +14,13 @@ import time
 import torch
 from benchlib import (
     StageTimes,
+    add_model_arguments,
     best_run,
     describe_machine,
     dtype_from_name,
     layout_name,
     peak_memory_mib,
+    photo_size,
     random_model,
     reset_peak_memory,
     synthetic_photo,
@@ -61,26 +63,14 @@ def main() -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
-    parser.add_argument(
-        "--channels-last",
-        action=argparse.BooleanOptionalAction,
-        help="both networks channels_last (or, with --no-, neither); default: HiDT's choice",
-    )
-    parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    add_model_arguments(parser)
     parser.add_argument("--frames", type=int, default=32, help="styles K, one frame each")
     parser.add_argument("--max-batch", type=int, default=8, help="frames decoded per batch")
     parser.add_argument("--inference-size", type=int, default=256)
-    parser.add_argument("--photo", type=_size, default=(1536, 1024), help="WIDTHxHEIGHT")
+    parser.add_argument("--photo", type=photo_size, default=(1536, 1024), help="WIDTHxHEIGHT")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int)
     return parser.parse_args()
-
-
-def _size(text: str) -> tuple[int, int]:
-    width, height = (int(v) for v in text.lower().split("x"))
-    return width, height
 
 
 def style_path(frames: int) -> torch.Tensor:

@@ -3,6 +3,7 @@ device and notices other processes on the machine, peak memory, and synthetic in
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import resource
@@ -237,3 +238,21 @@ def describe_machine(device: torch.device) -> str:
             if line.startswith("model name"):
                 return f"{line.split(':', 1)[1].strip()}, {torch.get_num_threads()} threads"
     return f"cpu, {torch.get_num_threads()} threads"
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark shares: where and how the networks run."""
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        help="both networks channels_last (or, with --no-, neither); default: HiDT's choice",
+    )
+    parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
+
+
+def photo_size(text: str) -> tuple[int, int]:
+    """'WIDTHxHEIGHT' → (width, height)."""
+    width, height = (int(v) for v in text.lower().split("x"))
+    return width, height

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from typer.testing import CliRunner
 
+from hidt_cli.cli.app import app
 from hidt_cli.models import Enhancer, EnhancerConfig, Generator, GeneratorConfig
 from hidt_cli.weights import save_safetensors, write_manifest
 
@@ -23,6 +25,13 @@ TINY_GENERATOR = GeneratorConfig(
 )
 TINY_ENHANCER = EnhancerConfig(features=8, blocks=1, growth=4)
 TINY_PRESETS = {"night": (-0.5, -1.0, -1.0), "day": (0.2, 0.5, 0.3)}
+
+
+def run_translate(weights: Path, *args: object, input: bytes | None = None):
+    """`hidt translate` through the real CLI with the given weights, on the CPU at inference
+    size 32 (fast with the tiny test networks)."""
+    base = ["translate", "--weights", str(weights), "--device", "cpu", "--inference-size", "32"]
+    return CliRunner().invoke(app, [*base, *map(str, args)], input=input)
 
 
 @pytest.fixture(scope="session")

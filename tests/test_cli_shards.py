@@ -6,13 +6,10 @@ import json
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
-from hidt_cli.cli.app import app
 from hidt_cli.cli.shards import nested, take
-from tests.conftest import make_photo
+from tests.conftest import make_photo, run_translate
 
-runner = CliRunner()
 COUNT = 7
 
 
@@ -26,16 +23,7 @@ def folder(tmp_path):
 
 
 def run(tiny_weights, *args):
-    base = [
-        "translate",
-        "--weights",
-        str(tiny_weights),
-        "--device",
-        "cpu",
-        "--inference-size",
-        "32",
-    ]
-    return runner.invoke(app, [*base, "--preset", "day", "--json", "-q", *map(str, args)])
+    return run_translate(tiny_weights, "--preset", "day", "--json", "-q", *args)
 
 
 def converted(result) -> set[str]:

@@ -10,29 +10,10 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
-from hidt_cli.cli.app import app
-from tests.conftest import make_photo
+from tests.conftest import make_photo, run_translate
 
-runner = CliRunner()
-
-
-def run(tiny_weights, *args, input=None):
-    return runner.invoke(
-        app,
-        [
-            "translate",
-            "--weights",
-            str(tiny_weights),
-            "--device",
-            "cpu",
-            "--inference-size",
-            "32",
-            *map(str, args),
-        ],
-        input=input,
-    )
+run = run_translate
 
 
 def save(path, array, **kwargs):

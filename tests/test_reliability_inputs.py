@@ -17,35 +17,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageFile
-from typer.testing import CliRunner
 
-from hidt_cli.cli.app import app
 from hidt_cli.io import images
 from hidt_cli.models import Generator, GeneratorConfig
 from hidt_cli.pipeline import HiDT
-from tests.conftest import make_photo
+from tests.conftest import make_photo, run_translate
 
-runner = CliRunner()
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 ORIENTATION = 0x0112
 
 
 def run(tiny_weights: Path, *args: object):
-    return runner.invoke(
-        app,
-        [
-            "translate",
-            "--weights",
-            str(tiny_weights),
-            "--device",
-            "cpu",
-            "--inference-size",
-            "32",
-            "--preset",
-            "night",
-            *map(str, args),
-        ],
-    )
+    return run_translate(tiny_weights, "--preset", "night", *args)
 
 
 def assert_clean(result) -> None:
@@ -266,9 +249,9 @@ def test_max_pixels_also_limits_the_style_image(tiny_weights, tmp_path):
     photo_path, style_path = tmp_path / "p.png", tmp_path / "s.png"
     Image.fromarray(photo(8, 8)).save(photo_path)
     Image.fromarray(photo(48, 32)).save(style_path)  # 1536 pixels
-    args = ["--weights", tiny_weights, "--device", "cpu", "--inference-size", "32"]
-    args += ["--style", style_path, "--max-pixels", "1535", "--quiet", photo_path]
-    refused = runner.invoke(app, ["translate", *map(str, args)])
+    refused = run_translate(
+        tiny_weights, "--style", style_path, "--max-pixels", 1535, "--quiet", photo_path
+    )
     assert refused.exit_code == 4
     assert f"{style_path}: 1536 pixels is over the limit of 1535" in refused.stderr
     assert "Traceback" not in refused.stderr
