@@ -1,0 +1,180 @@
+"""Detail transfer: the networks' light and colour, the photo's own detail, at any size.
+
+The networks translate a small copy of the photo (x_lr → y_lr, a few hundred pixels high)
+and their result is soft. Rather than enlarging y_lr, we fit, at every low-resolution
+location, an affine colour transform y ≈ A·x + b (a 3×3 matrix and an offset) from the box
+statistics of a small window, upsample that smooth field of transforms bilinearly and apply
+it to the full-resolution photo. This is the colour guided filter of He and Sun's fast guided
+filter, in the local-affine form of bilateral guided upsampling (Chen et al. 2016). Every
+edge, leaf and window of the photo survives; the light comes from the networks.
+
+Two departures from the textbook filter: x_lr is blurred first to the networks' softness, so
+that missing detail in y_lr is not read as a loss of contrast; and the ridge pulls A towards a
+per-window channel gain (mean y / mean x) instead of towards zero, so that in flat or dark
+windows the photo's detail is scaled, not flattened to the window's mean colour.
+
+All functions are pure tensor code, batched over images, on any device.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+COEFFICIENTS = 12
+"""Per location: A (3×3, row j gives output channel j) then b (3)."""
+
+
+@dataclass(frozen=True)
+class DetailConfig:
+    """Settings of the detail-transfer stage, in pixels of the low-resolution pair. Defaults
+    measured on real photos translated by the default weights (benchmarks/bench_detail.py)."""
+
+    radius: int = 2
+    """Window radius of the local fit. Small windows follow the networks' spatial changes of
+    light (a lit window, a sky gradient) closely; large ones average more pixels and are
+    steadier. 2 (a 5×5 window) keeps halos at edges within two low-res pixels."""
+    eps: float = 1e-3
+    """Ridge strength towards the window's channel gain, in squared [0, 1] units: about the
+    variance of faint texture. Windows with stronger contrast than this are fitted freely;
+    flatter ones take the gain."""
+    gain_floor: float = 0.02
+    """Added to both means in the gain (mean y + f) / (mean x + f): keeps near-black windows
+    from dividing by zero and from amplifying sensor noise."""
+    max_gain: float = 8.0
+    """Largest channel gain allowed, for the same reason (night → day lifts shadows a lot)."""
+    blur_sigma: float = 1.0
+    """Gaussian blur of x_lr before the fit, matching the softness of the networks' output."""
+    smooth_radius: int = 1
+    """Box smoothing of the fitted coefficients, so the field carries no blocky steps."""
+    residual: float = 0.0
+    """Weight of the low-res residual (y_lr minus the fitted transform of x_lr) added back,
+    upsampled: what a colour transform cannot say (a window that lights up). 0 keeps the
+    result free of the networks' blur."""
+    strip_pixels: int = 1 << 21
+    """Full-resolution pixels per apply strip (rows × width): bounds the memory of the apply
+    step, about 80 bytes per strip pixel."""
+
+
+def box_mean(images: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over a (2r + 1)² window, over the pixels inside the image at the borders."""
+    if radius <= 0:
+        return images
+    size = 2 * radius + 1
+    return F.avg_pool2d(images, size, stride=1, padding=radius, count_include_pad=False)
+
+
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur with reflected borders (no darkening at the edges)."""
+    if sigma <= 0:
+        return images
+    radius = max(1, math.ceil(3 * sigma))
+    taps = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
+    kernel = torch.exp(-0.5 * (taps / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    channels = images.shape[1]
+    padded = F.pad(images, (radius, radius, radius, radius), mode="reflect")
+    rows = F.conv2d(padded, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
+    return F.conv2d(rows, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
+
+
+def fit(x_lr: torch.Tensor, y_lr: torch.Tensor, config: DetailConfig) -> torch.Tensor:
+    """Local affine transforms taking x_lr to y_lr: B×3×h×w each in [0, 1] → B×12×h×w
+    coefficients (see COEFFICIENTS), in float32."""
+    if x_lr.shape != y_lr.shape or x_lr.shape[1] != 3:
+        raise ValueError(f"x and y must both be B×3×h×w, got {x_lr.shape} and {y_lr.shape}")
+    x = gaussian_blur(x_lr.float(), config.blur_sigma)
+    y = y_lr.float()
+    b, _, h, w = x.shape
+    r = config.radius
+    # One pooling call for every statistic: means of x, y, x_i x_k (6) and x_i y_j (9).
+    i, k = torch.triu_indices(3, 3)
+    products = torch.cat([x, y, x[:, i] * x[:, k], (x[:, :, None] * y[:, None]).flatten(1, 2)], 1)
+    means = box_mean(products, r)
+    mean_x, mean_y = means[:, 0:3], means[:, 3:6]
+    xx = means[:, 6:12] - mean_x[:, i] * mean_x[:, k]
+    cov_xy = means[:, 12:21].unflatten(1, (3, 3)) - mean_x[:, :, None] * mean_y[:, None]
+    cov_xx = xx.new_empty(b, 3, 3, h, w)
+    cov_xx[:, i, k] = xx
+    cov_xx[:, k, i] = xx
+    floor = config.gain_floor
+    gain = ((mean_y + floor) / (mean_x + floor)).clamp(0, config.max_gain)
+    eye = torch.eye(3, device=x.device, dtype=x.dtype).view(1, 3, 3, 1, 1)
+    lhs = cov_xx + config.eps * eye  # (Σxx + εI) A = Σxy + ε·diag(gain)
+    rhs = cov_xy + config.eps * eye * gain[:, None]
+    # A[i, j]: weight of input channel i in output channel j; solved for all pixels at once.
+    a = torch.linalg.solve(lhs.permute(0, 3, 4, 1, 2), rhs.permute(0, 3, 4, 1, 2))
+    a = a.permute(0, 3, 4, 1, 2)  # B×3(in)×3(out)×h×w
+    offset = mean_y - (a * mean_x[:, :, None]).sum(1)
+    coefficients = torch.cat([a.transpose(1, 2).flatten(1, 2), offset], 1)
+    return box_mean(coefficients, config.smooth_radius)
+
+
+def apply(coefficients: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """Coefficients and images of the same size (B×12×h×w, B×3×h×w in [0, 1]) → B×3×h×w."""
+    a = coefficients[:, :9].unflatten(1, (3, 3))  # out × in
+    return (a * images[:, None]).sum(2) + coefficients[:, 9:]
+
+
+def residual(coefficients: torch.Tensor, x_lr: torch.Tensor, y_lr: torch.Tensor) -> torch.Tensor:
+    """What the fitted transforms leave of y_lr at low resolution (B×3×h×w)."""
+    return y_lr.float() - apply(coefficients, x_lr.float())
+
+
+def _source_index(out_size: int, in_size: int, device: torch.device):
+    """Bilinear (align_corners=False) source indices and weights along one axis, as
+    F.interpolate computes them, so a strip of rows equals the same rows of one call."""
+    scale = in_size / out_size
+    position = ((torch.arange(out_size, device=device) + 0.5) * scale - 0.5).clamp(min=0)
+    low = position.floor().long().clamp(max=in_size - 1)
+    high = (low + 1).clamp(max=in_size - 1)
+    return low, high, (position - low).float()
+
+
+def transfer(
+    coefficients: torch.Tensor,
+    photos_255: torch.Tensor,
+    config: DetailConfig,
+    residual_lr: torch.Tensor | None = None,
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """Apply a low-res coefficient field to full-resolution photos (B×3×H×W, uint8 or float in
+    [0, 255]), strip by strip: yields (first row, B×3×rows×W uint8) in order. With residual_lr
+    (B×3×h×w, [0, 1] units) its bilinear upsampling times config.residual is added."""
+    _, _, height, width = photos_255.shape
+    fields = coefficients.float()
+    if residual_lr is not None and config.residual:
+        fields = torch.cat([fields, residual_lr.float() * config.residual], 1)
+    device = fields.device
+    lo, hi, weight = _source_index(width, fields.shape[-1], device)
+    # Horizontal pass once, at low resolution: C×h×W (the field is smooth and small).
+    wide = torch.lerp(fields[..., lo], fields[..., hi], weight)
+    row_lo, row_hi, row_weight = _source_index(height, fields.shape[-2], device)
+    rows = max(1, config.strip_pixels // max(1, width))
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        weights = row_weight[top:bottom].view(1, 1, -1, 1)
+        strip_field = torch.lerp(
+            wide[:, :, row_lo[top:bottom]], wide[:, :, row_hi[top:bottom]], weights
+        )
+        x = (
+            photos_255[:, :, top:bottom].to(device, torch.float32) / 255
+        )  # never in place: it may be the photo
+        out = apply(strip_field[:, :COEFFICIENTS], x)
+        if strip_field.shape[1] > COEFFICIENTS:
+            out += strip_field[:, COEFFICIENTS:]
+        yield top, out.mul_(255).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def upscale(
+    x_lr: torch.Tensor, y_lr: torch.Tensor, photos_255: torch.Tensor, config: DetailConfig
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """The whole stage: fit x_lr → y_lr (B×3×h×w in [0, 1]; x_lr may have one image for many
+    y_lr) and apply to the photos, yielding (first row, B×3×rows×W uint8) strips."""
+    x_lr = x_lr.expand_as(y_lr)
+    coefficients = fit(x_lr, y_lr, config)
+    leftover = residual(coefficients, x_lr, y_lr) if config.residual else None
+    yield from transfer(coefficients, photos_255, config, leftover)
