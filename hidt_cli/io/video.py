@@ -1,133 +1,240 @@
-"""Video frames in and out with OpenCV, as RGB arrays like the still-image path uses."""
+"""Videos in and out through PyAV (FFmpeg), frame by frame, as the RGB arrays the still-image
+path uses.
+
+Every frame in this module is as displayed: the reader turns frames by the file's rotation
+metadata, and the writer, given a rotation, turns them back and records it, so a phone clip
+comes out stored and tagged as it went in. Times are kept as the file's own ticks (`pts` in
+units of `time_base`), so a variable frame rate survives a read, compute, write loop.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
+from itertools import chain
 from pathlib import Path
 from types import TracebackType
 
-import cv2
+import av
 import numpy as np
 
+from hidt_cli.io.audio import AudioTrack, open_audio
+from hidt_cli.io.background import Worker, prefetched
 from hidt_cli.io.errors import PathError
 
-_MP4V = cv2.VideoWriter.fourcc(*"mp4v")  # MPEG-4 Part 2: in every OpenCV build with FFmpeg
-# Some containers (and streams cut from them) report 0 or NaN fps; 25 is the PAL rate.
+# Some containers (and streams cut from them) give no frame rate; 25 is the PAL rate.
 FALLBACK_FPS = 25.0
+H264_ENCODERS = ("libx264", "libopenh264")
+"""Software H.264 encoders, preferred first: x264 has CRF and fast presets."""
+CRF_ENCODERS = frozenset({"libx264", "libx265"})
+DEFAULT_CRF = 20
+DEFAULT_PRESET = "veryfast"
+"""x264 speed/size trade-off; see benchmarks/bench_video_io.py for why this one."""
+PREFETCH = 4
+"""Frames decoded (or queued for encoding) ahead of the caller."""
+_BT709 = 1  # AVCOL_SPC_BT709, AVCOL_PRI_BT709, AVCOL_TRC_BT709
+_UNTAGGED = 2  # AVCOL_SPC_UNSPECIFIED
+_LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG
+_SD_HEIGHT = 576
 
 
 class VideoError(PathError):
     """A video that cannot be read or written."""
 
 
-@dataclass
+class IncompleteVideoError(VideoError):
+    """Raised after the last frame that decoded, when the file is cut short or damaged; a
+    caller that wants what could be read catches it and keeps going."""
+
+    def __init__(self, path: str | os.PathLike[str], decoded: int, expected: int, why: str) -> None:
+        of = f" of {expected}" if expected > decoded else ""
+        super().__init__(path, f"truncated or damaged video: decoded {decoded}{of} frames ({why})")
+        self.decoded = decoded
+        self.expected = expected
+
+
+class EncoderNotFoundError(VideoError):
+    """The FFmpeg inside PyAV has no such (or no H.264) encoder."""
+
+
+@dataclass(frozen=True)
 class VideoInfo:
-    """What the pipeline needs to plan the work and write a matching output."""
+    """What a caller needs to plan the work and write a matching output."""
 
     fps: float
+    """Average frame rate (FALLBACK_FPS when the file gives none)."""
     frame_count: int
+    """From the container's index or its duration: an estimate, 0 when unknown."""
     width: int
+    """As displayed, i.e. after `rotation`."""
     height: int
     fps_guessed: bool = False
-    """The container did not give a usable rate, so fps is FALLBACK_FPS."""
+    rotation: int = 0
+    """Degrees (0, 90, 180, 270) the stored frames turn counter-clockwise for display."""
+    time_base: Fraction = Fraction(1, 1000)
+    """Seconds per tick of the frames' `pts`."""
+    has_audio: bool = False
+    audio_codec: str | None = None
+    codec: str = ""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: H×W×3 uint8 RGB as displayed, and when it is shown."""
+
+    rgb: np.ndarray
+    pts: int | None
+    """In the reader's `info.time_base`; None when the file does not say."""
+    index: int
+    """Position among all decoded frames, counting the ones a stride skipped."""
+
+
+class VideoReader:
+    """A video opened for streaming: `info` at once, then `frames()` decoded `prefetch`
+    frames ahead on a thread (0: on the caller's thread). Damaged packets are skipped; if any
+    were (a file cut short ends in one), IncompleteVideoError follows the last frame.
+
+    Not checked: a file cut exactly between two frames reads as a shorter whole one, since
+    the count in its index cannot tell it apart from frames an edit list drops.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, prefetch: int = PREFETCH) -> None:
+        self.path = Path(path)
+        self._prefetch = prefetch
+        self._container = _open_input(path)
+        self._damage: str | None = None
+        self._iterator: Iterator[Frame] | None = None
+        try:
+            self._stream = _video_stream(self._container, path)
+            self._stream.thread_type = "AUTO"  # FFmpeg's frame and slice threads
+            self._decoded = self._decode()
+            first = next(self._decoded, None)
+            if first is None:
+                why = (
+                    f"no frame decodes ({self._damage})" if self._damage else "video has no frames"
+                )
+                raise VideoError(path, why)
+            self._first: av.VideoFrame | None = first
+            self.info = _describe(self._container, self._stream, first)
+        except BaseException:
+            self._container.close()
+            raise
+
+    def frames(self, *, stride: int = 1, max_frames: int | None = None) -> Iterator[Frame]:
+        """Every stride-th frame, at most `max_frames`; one pass per reader."""
+        _check_selection(stride, max_frames)
+        if self._iterator is not None:
+            raise RuntimeError("VideoReader.frames() reads the file once; open it again")
+        frames = self._frames(stride, max_frames)
+        self._iterator = prefetched(frames, self._prefetch) if self._prefetch else frames
+        return self._iterator
+
+    def close(self) -> None:
+        """Stop the decoding thread, if any, before the file it reads goes."""
+        if self._iterator is not None:
+            self._iterator.close()
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _frames(self, stride: int, limit: int | None) -> Iterator[Frame]:
+        first, self._first = self._first, None  # do not pin the first frame for the whole run
+        kept = index = 0
+        for frame in chain([first], self._decoded):
+            if index % stride == 0:
+                yield Frame(self._rgb(frame), frame.pts, index)
+                kept += 1
+                if kept == limit:
+                    return
+            index += 1
+        self._check_complete(index)
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """The frames that decode; a damaged packet is skipped and remembered, a demuxer that
+        cannot go on ends the stream."""
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.FFmpegError as exc:
+                self._damage = _reason(exc)
+                return
+            if packet.is_corrupt:
+                self._damage = "a frame's data is cut short"
+            try:
+                yield from packet.decode()
+            except av.FFmpegError as exc:
+                self._damage = _reason(exc)
+
+    def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        rgb = frame.to_ndarray(format="rgb24", src_colorspace=_matrix(frame))
+        turns = self.info.rotation // 90
+        return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+    def _check_complete(self, decoded: int) -> None:
+        if self._damage is not None:
+            raise IncompleteVideoError(self.path, decoded, self._stream.frames, self._damage)
 
 
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
-    """Check that a video opens and has frames; fps falls back to FALLBACK_FPS when unknown."""
-    capture = _open_capture(path)
-    try:
-        fps = capture.get(cv2.CAP_PROP_FPS)
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        if count <= 0:  # the container did not say: count by decoding
-            count = 0
-            while capture.grab():
-                count += 1
-        if count <= 0:
-            raise VideoError(path, "video has no frames")
-        known = math.isfinite(fps) and fps > 0
-        return VideoInfo(
-            fps=fps if known else FALLBACK_FPS,
-            frame_count=count,
-            width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-            height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-            fps_guessed=not known,
-        )
-    finally:
-        capture.release()
+    """Check that a video opens and its first frame decodes; count its frames when the file
+    does not say how many it has."""
+    with VideoReader(path, prefetch=0) as reader:
+        info = reader.info
+    if info.frame_count > 0:
+        return info
+    return dataclasses.replace(info, frame_count=_count_packets(path))
 
 
 def read_frames(
     path: str | os.PathLike[str], *, stride: int = 1, max_frames: int | None = None
 ) -> Iterator[np.ndarray]:
     """Yield every stride-th frame as RGB uint8 H×W×3; opening errors raise now, not when used."""
-    if stride < 1:
-        raise ValueError(f"stride must be at least 1, got {stride}")
-    if max_frames is not None and max_frames < 1:
-        raise ValueError(f"max_frames must be at least 1, got {max_frames}")
-    capture = _open_capture(path)
-    ok, first = capture.read()
-    if not ok:
-        capture.release()
-        raise VideoError(path, "cannot decode the first frame")
-    return _frames(capture, first, path, stride, max_frames)
+    _check_selection(stride, max_frames)
+    reader = VideoReader(path)
+    return _arrays(reader, reader.frames(stride=stride, max_frames=max_frames))
 
 
-def _frames(
-    capture: cv2.VideoCapture,
-    first: np.ndarray,
-    path: str | os.PathLike[str],
-    stride: int,
-    limit: int | None,
-) -> Iterator[np.ndarray]:
-    try:
-        yield cv2.cvtColor(first, cv2.COLOR_BGR2RGB)
-        kept, index = 1, 1
-        while limit is None or kept < limit:
-            # grab() decodes without the colour conversion and copy that read() adds.
-            if not capture.grab():
-                return
-            if index % stride == 0:
-                ok, bgr = capture.retrieve()
-                if not ok:
-                    raise VideoError(path, f"cannot decode frame {index}")
-                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                kept += 1
-            index += 1
-    finally:
-        capture.release()
+def _arrays(reader: VideoReader, frames: Iterator[Frame]) -> Iterator[np.ndarray]:
+    with reader:
+        for frame in frames:
+            yield frame.rgb
 
 
-def _open_capture(path: str | os.PathLike[str]) -> cv2.VideoCapture:
-    if not os.path.exists(path):
-        raise VideoError(path, "no such file")
-    if os.path.isdir(path):
-        raise VideoError(path, "is a directory")
-    capture = cv2.VideoCapture(os.fspath(path))
-    if not capture.isOpened():
-        capture.release()
-        raise VideoError(path, "cannot open as a video")
-    return capture
-
-
-def _stored_frames(path: Path) -> int:
-    """Frames the finished file says it holds; 0 when it cannot be opened."""
-    capture = cv2.VideoCapture(os.fspath(path))
-    try:
-        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
-    finally:
-        capture.release()
+def h264_encoders() -> list[str]:
+    """The H.264 encoders in PyAV's FFmpeg (hardware ones need their device to open)."""
+    names = set()
+    for name in av.codecs_available:
+        codec = _encoder_or_none(name)
+        if codec is not None and codec.canonical_name == "h264" and codec.name != "libx264rgb":
+            names.add(codec.name)
+    return sorted(names, key=lambda n: (n not in H264_ENCODERS, n))
 
 
 class VideoWriter:
-    """An MP4 written under a hidden temporary name and renamed into place only when closed cleanly.
+    """An H.264 MP4 (yuv420p, `+faststart`: the index before the data, so it plays while it
+    downloads) written under a hidden temporary name beside `path` and renamed into place only
+    when closed cleanly; on an error or Ctrl-C the temporary file is removed.
 
-    Width and height must be even: the usual MP4 codecs work on 2×2 chroma blocks, and it is
-    for the caller to decide whether to pad or crop.
+    `size` is (width, height) as displayed. An odd side is padded by repeating the last row or
+    column, since 4:2:0 needs even sides. Frames get the `pts` given to `write` (in
+    `time_base`; the first becomes 0) or, without one, follow at `fps`. `rotation` records the
+    source's display rotation and stores the frames turned back as the source did. With
+    `audio_from`, that file's first audio stream is copied (see hidt_cli.io.audio) up to the
+    end of the video. With `background`, frames are converted and encoded on a thread at most
+    PREFETCH frames behind `write`.
     """
 
     def __init__(
@@ -136,61 +243,105 @@ class VideoWriter:
         fps: float,
         size: tuple[int, int],
         overwrite: bool = False,
+        *,
+        crf: int = DEFAULT_CRF,
+        codec: str | None = None,
+        preset: str = DEFAULT_PRESET,
+        time_base: Fraction | None = None,
+        rotation: int = 0,
+        audio_from: str | os.PathLike[str] | None = None,
+        background: bool = True,
     ) -> None:
-        width, height = size
-        if width <= 0 or height <= 0 or width % 2 or height % 2:
-            raise ValueError(f"video frame size must be positive and even, got {width}x{height}")
-        if not (math.isfinite(fps) and fps > 0):
-            raise ValueError(f"fps must be a positive number, got {fps}")
+        _check_settings(fps, size, crf, rotation)
         self.path = Path(path)
-        self.size = (width, height)
-        self._written = 0
+        self.size = size
+        self.rotation = rotation % 360
+        self.notes: list[str] = []
+        self.frames_written = 0
         if not overwrite and os.path.lexists(self.path):
             raise VideoError(self.path, "exists (use --overwrite)")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise VideoError(self.path, f"cannot write: {exc.strerror or exc}") from exc
-        # OpenCV picks the container from the extension, so the temporary name must end in .mp4.
+        self.codec = _pick_encoder(self.path, codec)
+        self._rate = Fraction(fps).limit_denominator(1001 * 1000)
+        self._time_base = time_base or 1 / self._rate
+        self._has_clock = time_base is not None
+        self._step = max(1, round(1 / (self._rate * self._time_base)))
+        self._origin: int | None = None
+        self._last_pts = -1
+        self._audio: AudioTrack | None = None
+        self._worker: Worker[av.VideoFrame] | None = None
         self._temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp.mp4")
-        self._writer = cv2.VideoWriter(os.fspath(self._temp), _MP4V, fps, self.size)
-        if not self._writer.isOpened():
+        self._container = self._open_output()
+        try:
+            self._stream = self._add_video(crf, preset)
+            if audio_from is not None:
+                self._add_audio(audio_from)
+            if background:
+                self._worker = Worker(self._encode, PREFETCH, name="hidt-encode")
+        except Exception as exc:
+            raise self._failure(exc) from exc
+        except BaseException:
             self._discard()
-            raise VideoError(self.path, "cannot write video (OpenCV could not open an MP4 writer)")
+            raise
 
-    def write(self, rgb: np.ndarray) -> None:
-        """Append one RGB frame; OpenCV itself would silently drop a frame of the wrong size."""
+    @classmethod
+    def like(
+        cls,
+        path: str | os.PathLike[str],
+        source: VideoReader,
+        size: tuple[int, int] | None = None,
+        **options: object,
+    ) -> VideoWriter:
+        """A writer that keeps the source's clock, rotation and sound (unless `options` say
+        otherwise); give `write` each frame's `pts`. `size`: when the frames written differ
+        from the source's."""
+        info = source.info
+        kept = {
+            "time_base": info.time_base,
+            "rotation": info.rotation,
+            "audio_from": source.path if info.has_audio else None,
+        }
+        return cls(path, info.fps, size or (info.width, info.height), **{**kept, **options})
+
+    def write(self, rgb: np.ndarray, pts: int | None = None) -> None:
+        """Append one displayed RGB frame; `pts` (in `time_base`) not after the previous one
+        is moved one tick past it, since the encoder needs increasing times."""
+        if pts is not None and not self._has_clock:
+            raise ValueError("a frame's pts needs the time_base it counts in (time_base=...)")
         width, height = self.size
         if rgb.dtype != np.uint8 or rgb.shape != (height, width, 3):
             raise ValueError(
                 f"expected a {height}×{width}×3 uint8 frame, got {rgb.dtype} with shape {rgb.shape}"
             )
-        self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        self._written += 1
+        frame = av.VideoFrame.from_ndarray(self._stored(rgb), format="rgb24")
+        frame.pts = self._next_pts(pts)
+        frame.time_base = self._time_base
+        try:
+            if self._worker is None:
+                self._encode(frame)
+            else:
+                self._worker.put(frame)
+        except Exception as exc:
+            raise self._failure(exc) from exc
+        self.frames_written += 1
 
     def close(self) -> None:
-        """Finish the file and move it onto the final name once it is known to hold every frame:
-        OpenCV drops what it cannot write (on a full disk, say) without an error."""
-        self._writer.release()
-        if not self._temp.is_file() or self._temp.stat().st_size == 0:
+        """Finish the file (flush the encoder, the rest of the sound, the index) and rename it."""
+        if self.frames_written == 0:
             self._discard()
-            raise VideoError(self.path, "cannot write video (OpenCV wrote no data)")
-        stored = _stored_frames(self._temp)
-        if stored != self._written:
-            self._discard()
-            raise VideoError(
-                self.path, f"cannot write video (OpenCV stored {stored} of {self._written} frames)"
-            )
+            raise VideoError(self.path, "cannot write video (no frames were given)")
         try:
+            if self._worker is not None:
+                self._worker.finish()
+            self._container.mux(self._stream.encode(None))
+            if self._audio is not None:
+                self._audio.finish((self._last_pts + self._step) * self._time_base)
+            self._container.close()
             os.replace(self._temp, self.path)
-        except OSError as exc:
+        except Exception as exc:
+            raise self._failure(exc) from exc
+        except BaseException:
             self._discard()
-            raise VideoError(self.path, f"cannot write: {exc.strerror or exc}") from exc
-
-    def _discard(self) -> None:
-        self._writer.release()
-        with contextlib.suppress(OSError):
-            os.unlink(self._temp)
+            raise
 
     def __enter__(self) -> VideoWriter:
         return self
@@ -205,3 +356,210 @@ class VideoWriter:
             self.close()
         else:
             self._discard()
+
+    def _open_output(self) -> av.container.OutputContainer:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return av.open(
+                os.fspath(self._temp), "w", format="mp4", options={"movflags": "+faststart"}
+            )
+        except (OSError, av.FFmpegError) as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(self._temp)
+            raise VideoError(self.path, f"cannot write: {_reason(exc)}") from exc
+
+    def _add_video(self, crf: int, preset: str) -> av.video.stream.VideoStream:
+        stream = self._container.add_stream(self.codec, rate=self._rate)
+        width, height = _even(self._stored_size())
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = self._time_base
+        # BT.709, limited range: what the frames are converted with, said so players agree.
+        context = stream.codec_context
+        context.colorspace = context.color_primaries = context.color_trc = _BT709
+        context.color_range = _LIMITED_RANGE
+        if self.codec in CRF_ENCODERS:
+            stream.options = {"crf": str(crf), "preset": preset}
+        else:
+            self.notes.append(f"video: --crf does not apply to {self.codec}; its defaults are used")
+        if self.rotation:
+            stream.set_display_rotation(self.rotation)
+        return stream
+
+    def _add_audio(self, source: str | os.PathLike[str]) -> None:
+        try:
+            self._audio, note = open_audio(source, self._container)
+        except av.FFmpegError as exc:
+            raise VideoError(source, f"cannot read its audio ({_reason(exc)})") from exc
+        if note is not None:
+            self.notes.append(note)
+
+    def _stored_size(self) -> tuple[int, int]:
+        width, height = self.size
+        return (height, width) if self.rotation in (90, 270) else (width, height)
+
+    def _stored(self, rgb: np.ndarray) -> np.ndarray:
+        """The frame as the file stores it: turned back by the rotation, sides made even."""
+        if self.rotation:
+            rgb = np.rot90(rgb, -(self.rotation // 90))
+        height, width = rgb.shape[:2]
+        if width % 2 or height % 2:
+            rgb = np.pad(rgb, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+        return np.ascontiguousarray(rgb)
+
+    def _next_pts(self, pts: int | None) -> int:
+        """Output ticks of the next frame; the first frame given sets the origin."""
+        if self._origin is None:
+            self._origin = pts or 0
+            if self._audio is not None:
+                self._audio.start(None if pts is None else pts * self._time_base)
+        wanted = self._last_pts + self._step if pts is None else pts - self._origin
+        self._last_pts = max(wanted, self._last_pts + 1)
+        return self._last_pts
+
+    def _encode(self, frame: av.VideoFrame) -> None:
+        """Convert, encode and write one frame, then the sound that plays until it."""
+        yuv = frame.reformat(format="yuv420p", dst_colorspace="itu709", dst_color_range="MPEG")
+        self._container.mux(self._stream.encode(yuv))
+        if self._audio is not None:
+            self._audio.copy_until(frame.pts * self._time_base)
+
+    def _failure(self, exc: Exception) -> VideoError:
+        """Remove the partial file and say why in one line."""
+        self._discard()
+        if isinstance(exc, VideoError):
+            return exc
+        return VideoError(self.path, f"cannot write video ({_reason(exc)})")
+
+    def _discard(self) -> None:
+        if self._worker is not None:
+            self._worker.abort()
+        with contextlib.suppress(Exception):
+            self._container.close()
+        if self._audio is not None:
+            self._audio.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self._temp)
+
+
+def _pick_encoder(path: Path, wanted: str | None) -> str:
+    """The encoder's FFmpeg name: `wanted` if it is a video encoder, else the first H.264 one."""
+    for name in (wanted,) if wanted else H264_ENCODERS:
+        codec = _encoder_or_none(name)
+        if codec is not None and codec.type == "video":
+            return codec.name
+    available = ", ".join(h264_encoders()) or "none"
+    if wanted:
+        reason = f"no video encoder {wanted!r} in PyAV's FFmpeg (H.264 encoders: {available})"
+    else:
+        reason = f"no software H.264 encoder in PyAV's FFmpeg (H.264 encoders: {available})"
+    raise EncoderNotFoundError(path, reason)
+
+
+def _encoder_or_none(name: str) -> av.codec.Codec | None:
+    try:
+        return av.codec.Codec(name, "w")
+    except ValueError:  # UnknownCodecError: no such encoder
+        return None
+
+
+def _check_settings(fps: float, size: tuple[int, int], crf: int, rotation: int) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ValueError(f"video frame size must be positive, got {width}x{height}")
+    if not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps}")
+    if not 0 <= crf <= 51:
+        raise ValueError(f"crf must be between 0 and 51, got {crf}")
+    if rotation % 90:
+        raise ValueError(f"rotation must be a multiple of 90 degrees, got {rotation}")
+
+
+def _check_selection(stride: int, max_frames: int | None) -> None:
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1, got {stride}")
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+
+
+def _even(size: tuple[int, int]) -> tuple[int, int]:
+    width, height = size
+    return width + width % 2, height + height % 2
+
+
+def _open_input(path: str | os.PathLike[str]) -> av.container.InputContainer:
+    if not os.path.exists(path):
+        raise VideoError(path, "no such file")
+    if os.path.isdir(path):
+        raise VideoError(path, "is a directory")
+    try:
+        return av.open(os.fspath(path))
+    except av.FFmpegError as exc:
+        raise VideoError(path, "cannot open as a video") from exc
+
+
+def _video_stream(container: av.container.InputContainer, path) -> av.video.stream.VideoStream:
+    if not container.streams.video:
+        raise VideoError(path, "cannot open as a video (no video stream)")
+    return container.streams.video[0]
+
+
+def _describe(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    first: av.VideoFrame,
+) -> VideoInfo:
+    rate = stream.average_rate or stream.guessed_rate
+    fps = float(rate) if rate else FALLBACK_FPS
+    rotation = round(first.rotation / 90) % 4 * 90
+    width, height = (
+        (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
+    )
+    audio = container.streams.audio
+    return VideoInfo(
+        fps=fps,
+        frame_count=stream.frames or _count_from_duration(container, stream, fps),
+        width=width,
+        height=height,
+        fps_guessed=not rate,
+        rotation=rotation,
+        time_base=stream.time_base,
+        has_audio=bool(audio),
+        audio_codec=audio[0].codec_context.name if audio and audio[0].codec_context else None,
+        codec=stream.codec_context.name,
+    )
+
+
+def _count_from_duration(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, fps: float
+) -> int:
+    """Frames the duration allows at the average rate; 0 when the file gives no duration."""
+    if stream.duration is not None:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        seconds = container.duration / av.time_base
+    else:
+        return 0
+    return round(seconds * fps)
+
+
+def _count_packets(path: str | os.PathLike[str]) -> int:
+    """Video packets in the file (one frame each), counted without decoding."""
+    with av.open(os.fspath(path)) as container:
+        stream = container.streams.video[0]
+        return sum(1 for packet in container.demux(stream) if packet.size)
+
+
+def _matrix(frame: av.VideoFrame) -> str | None:
+    """The YUV matrix of an untagged frame, guessed as players do (BT.709 above SD)."""
+    if frame.colorspace != _UNTAGGED:
+        return None
+    return "itu709" if frame.height > _SD_HEIGHT else "itu601"
+
+
+def _reason(exc: BaseException) -> str:
+    """An FFmpeg error as words, without its errno and call."""
+    if isinstance(exc, av.FFmpegError) and exc.strerror:
+        return exc.strerror[0].lower() + exc.strerror[1:]
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
