@@ -1,10 +1,9 @@
-"""`hidt timelapse`: one photo through the times of day, as an MP4. The styles come from a
+"""`hidt timelapse`: one photo through the times of day, as an H.264 MP4. The styles come from a
 guide video (frame by frame) or from a path through keyframe styles."""
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Container, Iterable, Iterator
 from itertools import chain, islice
 from pathlib import Path
@@ -89,8 +88,6 @@ def timelapse(
     debug: common.Debug = False,
 ) -> None:
     """Render a photo through a day: styles from a guide video or through preset keyframes."""
-    if not debug:  # FFmpeg's own lines about a bad video would come before our one-line error
-        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     with common.reported_errors(debug):
         check_inference_size(inference_size)
         if (guide is None) == (presets is None):
@@ -251,8 +248,8 @@ def write_video(
     keep: Container[int] = (),
     advance: Callable[[int], None] = lambda n: None,
 ) -> dict[int, np.ndarray]:
-    """Stream frame batches into an MP4 sized by the first batch; returns the frames whose
-    indices are in `keep`, by index."""
+    """Stream frame batches into an MP4 sized by the first batch, encoded on a thread while
+    the next batch renders; returns the frames whose indices are in `keep`, by index."""
     first = next(batches)
     kept: dict[int, np.ndarray] = {}
     index = 0
