@@ -56,6 +56,21 @@ def test_scene_folders(tmp_path):
         scene_folders(root / "lonely")
 
 
+def test_scene_folders_follow_the_walking_rule(tmp_path):
+    """Hidden folders and frames are skipped, a scene linked under a second name is one
+    scene, and a folder named like an image is no frame."""
+    root = write_scene_set(tmp_path / "scenes")
+    (root / "alias").symlink_to(root / "scene1")
+    (root / ".cache").mkdir()
+    (root / "scene0" / "folder.png").mkdir()
+    for light in ("day", "night"):
+        Image.fromarray(lit(view(9), light)).save(root / ".cache" / f"{light}.png")
+    Image.fromarray(lit(view(0), "day")).save(root / "scene0" / ".day.png")
+    scenes = scene_folders(root)
+    assert [s.name for s in scenes] == ["scene0", "scene1"]
+    assert [f.name for f in scenes[0].frames] == ["day.png", "dusk.png", "night.png"]
+
+
 def test_find_scenes_groups_frames_of_one_view_across_lights(tmp_path):
     photos = []
     for i in range(3):

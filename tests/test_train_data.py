@@ -1,5 +1,5 @@
-"""Training data pipeline: photo discovery, daytime classes, balancing, crops with masks,
-enhancer regions and seeded endless loaders, on small photos generated here."""
+"""Training data pipeline: class balancing, crops with masks, enhancer regions and seeded
+endless loaders, on small photos generated here."""
 
 from __future__ import annotations
 
@@ -20,10 +20,6 @@ from hidt_cli.train.data import (
     PhotoCrops,
     balanced_weights,
     canvas_shape,
-    class_of,
-    classes_for,
-    find_photos,
-    load_class_csv,
     make_loader,
 )
 
@@ -42,62 +38,6 @@ def save_noise(path: Path, width: int, height: int, seed: int) -> Path:
 @pytest.fixture
 def noise_photos(tmp_path: Path) -> list[Path]:
     return [save_noise(tmp_path / f"p{i}.png", 60 + 4 * i, 40, i) for i in range(6)]
-
-
-def test_find_photos_recurses_sorted_and_skips_hidden(tmp_path: Path) -> None:
-    for name in ["b.jpg", "a.PNG", "sub/c.webp", ".hidden.jpg", ".git/d.jpg", "notes.txt"]:
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(b"")
-    assert find_photos(tmp_path) == [
-        tmp_path / "a.PNG",
-        tmp_path / "b.jpg",
-        tmp_path / "sub/c.webp",
-    ]
-
-
-def test_find_photos_refuses_a_folder_without_photos(tmp_path: Path) -> None:
-    (tmp_path / "notes.txt").write_text("no photos")
-    with pytest.raises(ValueError, match=f"{re.escape(str(tmp_path))}: no photos found"):
-        find_photos(tmp_path)
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("amos-day-1100.jpg", "day"),
-        ("amos-night-0001.jpg", "night"),
-        ("weather-sunrise-0000.jpg", "sunset"),
-        ("weather-shine-0003.jpg", "day"),
-        ("weather-clouds-0010.jpg", "cloudy"),
-        ("weather-rain-0042.jpg", "rain"),
-        ("IMG_0001.jpg", None),
-    ],
-)
-def test_default_rules_follow_the_training_set_names(name: str, expected: str | None) -> None:
-    assert class_of(Path("data/daytime") / name) == expected
-
-
-def test_longest_prefix_wins() -> None:
-    rules = {"dusk": "sunset", "dusk-blue": "bluehour"}
-    assert class_of("dusk-blue-1.jpg", rules) == "bluehour"
-    assert class_of("dusk-1.jpg", rules) == "sunset"
-
-
-def test_csv_classes_override_the_name_rules(tmp_path: Path) -> None:
-    table = tmp_path / "classes.csv"
-    table.write_text("file,class\nsub/amos-day-0001.jpg,night\nIMG_1.jpg,sunset\n")
-    photos = [
-        tmp_path / p for p in ["sub/amos-day-0001.jpg", "amos-day-0002.jpg", "x/IMG_1.jpg", "y.jpg"]
-    ]
-    assert classes_for(photos, tmp_path, csv=table) == ["night", "day", "sunset", None]
-    assert classes_for(photos, tmp_path, rules={}, csv=table) == ["night", None, "sunset", None]
-
-
-def test_csv_without_the_columns_is_refused(tmp_path: Path) -> None:
-    table = tmp_path / "classes.csv"
-    table.write_text("name,label\na.jpg,day\n")
-    with pytest.raises(ValueError, match="file,class"):
-        load_class_csv(table)
 
 
 def test_unknown_classes_get_the_mean_known_weight() -> None:

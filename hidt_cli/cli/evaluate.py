@@ -21,8 +21,8 @@ from hidt_cli.eval.scenes import MIN_MATCHES, Scene, find_scenes, scene_folders,
 from hidt_cli.eval.suite import Photo, Settings
 from hidt_cli.eval.suite import evaluate as run_evaluation
 from hidt_cli.io.paths import InputItem, expand_inputs
+from hidt_cli.photosets import DEFAULT_CLASS_RULES, class_of
 from hidt_cli.pipeline import check_inference_size, pick_device, to_tensor_255
-from hidt_cli.train.data import DEFAULT_CLASS_RULES, class_of
 from hidt_cli.weights import default_weights_dir
 
 ClassifierOpt = Annotated[

@@ -13,8 +13,8 @@ import torch
 
 from hidt_cli import hires
 from hidt_cli.io.images import read_image
+from hidt_cli.photosets import DEFAULT_CLASS_RULES, class_of, find_photos
 from hidt_cli.pipeline import to_tensor_255
-from hidt_cli.train.data import DEFAULT_CLASS_RULES, class_of, find_photos
 
 CLASSIFIER_CLASS_RULES: Mapping[str, str] = {
     **DEFAULT_CLASS_RULES,

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from hidt_cli.io.images import read_image
-from hidt_cli.io.paths import IMAGE_SUFFIXES
+from hidt_cli.io.paths import IMAGE_SUFFIXES, walk_files
 
 MIN_MATCHES = 5
 """Position-consistent feature matches that make two frames one view. On the AMOS webcam
@@ -34,18 +34,22 @@ class Scene:
 
 
 def scene_folders(root: Path) -> list[Scene]:
-    """A folder holding one sub-folder per scene, each with two or more frames."""
+    """A folder holding one sub-folder per scene, each with two or more frames; folders and
+    frames are found by the rule of io.paths.walk_files (hidden names skipped, each real
+    folder once)."""
     if not root.is_dir():
         raise ValueError(f"{root}: not a folder of scene folders")
-    scenes = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        frames = sorted(
-            p
-            for p in folder.iterdir()
-            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-        )
-        if len(frames) >= 2:
-            scenes.append(Scene(folder.name, frames))
+    problems: list[str] = []
+    frames: dict[str, list[Path]] = defaultdict(list)
+    for file in walk_files(root, problems, max_depth=1):
+        relative = file.relative_to(root)
+        if len(relative.parts) == 2 and file.suffix.lower() in IMAGE_SUFFIXES:
+            frames[relative.parts[0]].append(file)
+    if problems:
+        raise ValueError("; ".join(problems))
+    scenes = [
+        Scene(name, sorted(frames[name])) for name in sorted(frames) if len(frames[name]) >= 2
+    ]
     if not scenes:
         raise ValueError(f"{root}: no sub-folder holds two or more frames of a scene")
     return scenes

@@ -1,4 +1,5 @@
-"""Turn command-line inputs (files, folders, globs, '-') into work items; name their outputs."""
+"""Turn command-line inputs (files, folders, globs, '-') into work items and name their outputs;
+walk folders by the one rule that every set of photos follows."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def _expand_spec(
     if os.path.isdir(path):
         found = [
             InputItem(file, file.relative_to(path))
-            for file in _walk_files(path, None if recursive else 0, problems, skip)
+            for file in walk_files(path, problems, max_depth=None if recursive else 0, skip=skip)
             if file.suffix.lower() in IMAGE_SUFFIXES | _UNSUPPORTED_SUFFIXES
         ]
         if not found:
@@ -130,7 +131,7 @@ def _expand_spec(
 
 
 def _glob(pattern: Path, recursive: bool, problems: list[str], skip: str | None) -> list[InputItem]:
-    """Match with our own walker, which, unlike glob's '**', ends on symlink loops; matches keep
+    """Match with walk_files, which, unlike glob's '**', ends on symlink loops; matches keep
     their layout relative to the pattern's fixed leading folders."""
     parts = pattern.parts
     fixed = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
@@ -141,7 +142,7 @@ def _glob(pattern: Path, recursive: bool, problems: list[str], skip: str | None)
     depth = None if "**" in wanted else len(wanted) - 1
     return [
         InputItem(file, file.relative_to(base))
-        for file in _walk_files(base, depth, problems, skip)
+        for file in walk_files(base, problems, max_depth=depth, skip=skip)
         if _match(wanted, file.relative_to(base).parts)
     ]
 
@@ -154,13 +155,23 @@ def _match(pattern: Sequence[str], parts: Sequence[str]) -> bool:
     return bool(parts) and fnmatch.fnmatch(parts[0], pattern[0]) and _match(pattern[1:], parts[1:])
 
 
-def _walk_files(
-    root: Path, max_depth: int | None, problems: list[str], skip: str | None
+def walk_files(
+    root: Path, problems: list[str], *, max_depth: int | None = None, skip: str | None = None
 ) -> Iterator[Path]:
-    """Non-hidden files (so not our '.name.*.tmp' outputs in progress either), down to max_depth
-    folders below root, not entering the real folder `skip` unless it is root itself. Symlinked
-    folders are followed after all real ones and each real folder is listed once, so loops end
-    and files keep their most direct path."""
+    """Files below root: the one folder walk behind every set of photos (command-line
+    inputs, training and evaluation sets, scene folders), so that they all agree on one rule.
+
+    - Names starting with '.' are skipped, files and folders alike (so version-control
+      folders, and our '.name.*.tmp' outputs in progress, are never taken for photos).
+    - Folders are entered down to max_depth levels below root (None: all the way).
+    - Symlinked folders are followed, but after every real folder, and each real folder is
+      listed once: symlink loops end, and a folder also reached through a link keeps its path
+      without the link. Symlinked files, broken ones too, are files: they fail when read.
+    - The real folder `skip` (an output folder) is not entered unless it is root itself.
+    - A folder that cannot be listed is named in `problems` and the walk goes on.
+
+    Paths start with root; their order is fixed but not sorted, so callers sort.
+    """
     visited = {skip} if skip is not None and skip != os.path.realpath(root) else set()
     folders: list[tuple[Path, int]] = [(root, 0)]
     linked: list[tuple[Path, int]] = []

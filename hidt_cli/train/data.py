@@ -1,19 +1,17 @@
 """Training data: random crops of unlabelled photos for the translator, high-resolution regions
 for the enhancer, and endless seeded loaders.
 
-Daytime classes come from file names (or a CSV) and serve balancing and presets only; HiDT
-trains without domain labels, so no item carries one. All randomness is drawn from torch's RNG,
-so `torch.manual_seed` (one process) or the loader's seed (workers) makes runs repeatable.
+Daytime classes (hidt_cli.photosets) serve balancing and presets only; HiDT trains without
+domain labels, so no item carries one. All randomness is drawn from torch's RNG, so
+`torch.manual_seed` (one process) or the loader's seed (workers) makes runs repeatable.
 """
 
 from __future__ import annotations
 
-import csv as csv_module
-import os
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,17 +20,6 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from hidt_cli.hires import shorter_side_shape
 from hidt_cli.io.images import ImageError, read_image
-from hidt_cli.io.paths import IMAGE_SUFFIXES
-
-DEFAULT_CLASS_RULES: Mapping[str, str] = {
-    "amos-day-": "day",
-    "amos-night-": "night",
-    "weather-sunrise-": "sunset",
-    "weather-shine-": "day",
-    "weather-clouds-": "cloudy",
-    "weather-rain-": "rain",
-}
-"""File-name prefixes of the project's training photos (shared/data/daytime) and their classes."""
 
 DEFAULT_CACHE_BYTES = 4 << 30
 """Decoded photos kept in memory per process; the 1,496 training photos take 0.52 GB."""
@@ -41,74 +28,6 @@ ENDLESS_SAMPLES = 10**9
 """Draws per loader "epoch", shared out between ranks: far more than any run takes."""
 
 _MASK_MODES = {"L", "P"}
-
-
-def find_photos(root: Path) -> list[Path]:
-    """Image files under root (recursive, sorted, hidden files and folders skipped), so a
-    training set is named by its folder and read in the same order on every machine."""
-    if not root.is_dir():
-        raise ValueError(f"{root}: not a folder")
-    photos = []
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
-        photos += [
-            Path(folder, name)
-            for name in files
-            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
-        ]
-    if not photos:
-        raise ValueError(f"{root}: no photos found")
-    return sorted(photos)
-
-
-def class_of(
-    path: str | os.PathLike[str], rules: Mapping[str, str] = DEFAULT_CLASS_RULES
-) -> str | None:
-    """The class of the longest rule prefix the file name starts with, None if no rule fits."""
-    name = Path(path).name
-    matches = [prefix for prefix in rules if name.startswith(prefix)]
-    return rules[max(matches, key=len)] if matches else None
-
-
-def load_class_csv(path: Path) -> dict[str, str]:
-    """Classes from a `file,class` CSV, keyed by the file as written (relative to the data root
-    or a bare name), for sets whose file names say nothing."""
-    classes: dict[str, str] = {}
-    with open(path, newline="", encoding="utf-8-sig") as stream:
-        reader = csv_module.DictReader(stream)
-        missing = {"file", "class"} - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(
-                f"{path}: needs the columns file,class (no {', '.join(sorted(missing))})"
-            )
-        for row in reader:
-            file, label = (row["file"] or "").strip(), (row["class"] or "").strip()
-            if not file or not label:
-                raise ValueError(f"{path}:{reader.line_num}: empty file or class")
-            key = PurePosixPath(file.replace("\\", "/")).as_posix()
-            if classes.setdefault(key, label) != label:
-                raise ValueError(
-                    f"{path}:{reader.line_num}: {file} is listed as both {classes[key]} and {label}"
-                )
-    return classes
-
-
-def classes_for(
-    photos: Sequence[Path],
-    root: Path,
-    rules: Mapping[str, str] | None = None,
-    csv: Path | None = None,
-) -> list[str | None]:
-    """Each photo's class: the CSV's entry (by path under root, then bare name) wins, the file
-    name rules (default DEFAULT_CLASS_RULES; pass {} for CSV only) fill in the rest."""
-    table = load_class_csv(csv) if csv is not None else {}
-    rules = DEFAULT_CLASS_RULES if rules is None else rules
-    return [
-        table.get(photo.relative_to(root).as_posix())
-        or table.get(photo.name)
-        or class_of(photo, rules)
-        for photo in photos
-    ]
 
 
 def balanced_weights(classes: Sequence[str | None]) -> torch.Tensor:

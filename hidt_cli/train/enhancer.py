@@ -21,10 +21,11 @@ from hidt_cli import hires, sheets
 from hidt_cli.io.images import write_image
 from hidt_cli.models import Enhancer, Generator
 from hidt_cli.models.discriminators import MultiScaleDiscriminator
+from hidt_cli.photosets import find_photos
 from hidt_cli.pipeline import to_uint8
 from hidt_cli.train import losses
 from hidt_cli.train.config import EnhancerTrainConfig, from_dict, to_json
-from hidt_cli.train.data import HiresCrops, find_photos, make_loader
+from hidt_cli.train.data import HiresCrops, make_loader
 from hidt_cli.train.perceptual import VGGPerceptualLoss
 from hidt_cli.train.runtime import (
     RunLog,

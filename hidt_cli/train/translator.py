@@ -26,17 +26,12 @@ from hidt_cli.hires import inference_shape, resize_255
 from hidt_cli.io.images import read_image, write_image
 from hidt_cli.models import Content, Generator
 from hidt_cli.models.discriminators import MultiScaleDiscriminator
+from hidt_cli.photosets import classes_for, find_photos
 from hidt_cli.pipeline import to_uint8
 from hidt_cli.styles import sample_prior
 from hidt_cli.train import losses
 from hidt_cli.train.config import TranslatorTrainConfig, from_dict, to_json
-from hidt_cli.train.data import (
-    PhotoCrops,
-    balanced_weights,
-    classes_for,
-    find_photos,
-    make_loader,
-)
+from hidt_cli.train.data import PhotoCrops, balanced_weights, make_loader
 from hidt_cli.train.runtime import (
     RunLog,
     Runtime,

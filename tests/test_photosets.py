@@ -1,0 +1,106 @@
+"""Photo sets and daytime classes: finding a set's photos by the one folder-walking rule,
+class names from file-name prefixes and CSV tables."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from hidt_cli.photosets import class_of, classes_for, find_photos, load_class_csv
+
+
+def touch(root: Path, *names: str) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+
+
+def test_find_photos_recurses_sorted_and_skips_hidden(tmp_path: Path) -> None:
+    for name in ["b.jpg", "a.PNG", "sub/c.webp", ".hidden.jpg", ".git/d.jpg", "notes.txt"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    assert find_photos(tmp_path) == [
+        tmp_path / "a.PNG",
+        tmp_path / "b.jpg",
+        tmp_path / "sub/c.webp",
+    ]
+
+
+def test_find_photos_refuses_a_folder_without_photos(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no photos")
+    with pytest.raises(ValueError, match=f"{re.escape(str(tmp_path))}: no photos found"):
+        find_photos(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("amos-day-1100.jpg", "day"),
+        ("amos-night-0001.jpg", "night"),
+        ("weather-sunrise-0000.jpg", "sunset"),
+        ("weather-shine-0003.jpg", "day"),
+        ("weather-clouds-0010.jpg", "cloudy"),
+        ("weather-rain-0042.jpg", "rain"),
+        ("IMG_0001.jpg", None),
+    ],
+)
+def test_default_rules_follow_the_training_set_names(name: str, expected: str | None) -> None:
+    assert class_of(Path("data/daytime") / name) == expected
+
+
+def test_longest_prefix_wins() -> None:
+    rules = {"dusk": "sunset", "dusk-blue": "bluehour"}
+    assert class_of("dusk-blue-1.jpg", rules) == "bluehour"
+    assert class_of("dusk-1.jpg", rules) == "sunset"
+
+
+def test_csv_classes_override_the_name_rules(tmp_path: Path) -> None:
+    table = tmp_path / "classes.csv"
+    table.write_text("file,class\nsub/amos-day-0001.jpg,night\nIMG_1.jpg,sunset\n")
+    photos = [
+        tmp_path / p for p in ["sub/amos-day-0001.jpg", "amos-day-0002.jpg", "x/IMG_1.jpg", "y.jpg"]
+    ]
+    assert classes_for(photos, tmp_path, csv=table) == ["night", "day", "sunset", None]
+    assert classes_for(photos, tmp_path, rules={}, csv=table) == ["night", None, "sunset", None]
+
+
+def test_csv_without_the_columns_is_refused(tmp_path: Path) -> None:
+    table = tmp_path / "classes.csv"
+    table.write_text("name,label\na.jpg,day\n")
+    with pytest.raises(ValueError, match="file,class"):
+        load_class_csv(table)
+
+
+def test_find_photos_follows_symlinked_folders_once_and_ends_loops(tmp_path: Path) -> None:
+    touch(tmp_path, "a.jpg", "sub/b.jpg")
+    (tmp_path / "sub" / "up").symlink_to(tmp_path)
+    (tmp_path / "alias").symlink_to(tmp_path / "sub")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    touch(outside, "c.jpg")
+    (tmp_path / "linked").symlink_to(outside)
+    assert find_photos(tmp_path) == [
+        tmp_path / "a.jpg",
+        tmp_path / "linked/c.jpg",
+        tmp_path / "sub/b.jpg",
+    ]
+
+
+def test_find_photos_refuses_a_set_with_an_unreadable_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A training set read in part would differ between machines: it stops instead."""
+    touch(tmp_path, "a.jpg", "locked/b.jpg")
+    real_scandir = os.scandir
+
+    def scandir(folder: Path):
+        if Path(folder) == tmp_path / "locked":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(folder)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(ValueError, match="locked: cannot list folder"):
+        find_photos(tmp_path)
