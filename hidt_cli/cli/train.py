@@ -54,7 +54,9 @@ def parse_curriculum(text: str) -> tuple[Phase, ...]:
     return tuple(phases)
 
 
-def build_config(base: dataclasses.dataclass, config_file: Path | None, **overrides):
+def build_config(
+    base: TranslatorTrainConfig | EnhancerTrainConfig, config_file: Path | None, **overrides
+):
     """Defaults ← the JSON file ← command-line options that were given."""
     config = base
     if config_file is not None:

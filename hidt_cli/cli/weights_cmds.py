@@ -28,9 +28,6 @@ class Kind(str, Enum):
     enhancer = "enhancer"
 
 
-"""A key prefix that only one network's state dict has."""
-
-
 # ------------------------------------------------------------------ styles
 
 
