@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from hidt_cli.cli.app import app
 from hidt_cli.cli.timelapse import guide_codes, render_frames, strip_indices
+from hidt_cli.io.video import probe_video
 from hidt_cli.pipeline import HiDT, load, to_tensor_255, to_uint8
 from hidt_cli.styles import interpolate_codes
 
@@ -91,6 +92,7 @@ def test_guide_every_second_frame(tiny_weights, photo, ramp):
     count, size, fps = video_shape(out)
     assert (count, size) == (GUIDE_FRAMES // 2, SIZE_32)
     assert fps == pytest.approx(GUIDE_FPS / 2)
+    assert probe_video(out).codec == "h264"
     assert sorted(p.name for p in photo.parent.iterdir()) == ["photo.jpg", "photo_timelapse.mp4"]
 
 
