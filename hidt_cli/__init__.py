@@ -7,8 +7,8 @@ night.save("photo_night.jpg")
 """
 
 from hidt_cli.models import Content
-from hidt_cli.pipeline import HiDT, StyleError, load
+from hidt_cli.pipeline import HiDT, RenderSpec, StyleError, load
 from hidt_cli.weights import WeightsError
 
 __version__ = "0.1.0"
-__all__ = ["Content", "HiDT", "StyleError", "WeightsError", "__version__", "load"]
+__all__ = ["Content", "HiDT", "RenderSpec", "StyleError", "WeightsError", "__version__", "load"]

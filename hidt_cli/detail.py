@@ -143,30 +143,63 @@ def transfer(
 ) -> Iterator[tuple[int, torch.Tensor]]:
     """Apply a low-res coefficient field to full-resolution photos (B×3×H×W, uint8 or float in
     [0, 255]), strip by strip: yields (first row, B×3×rows×W uint8) in order. With residual_lr
-    (B×3×h×w, [0, 1] units) its bilinear upsampling times config.residual is added."""
+    (B×3×h×w, [0, 1] units) its bilinear upsampling times config.residual is added.
+
+    The field is upsampled bilinearly (as F.interpolate with align_corners=False): across the
+    width once, at low resolution; down the height per band of rows that lie between the same
+    two low-res rows, where each band is a row of transforms plus the row weight times their
+    difference. So no full-resolution field is ever built, and every pass over the photo's
+    pixels stays in the cache."""
     _, _, height, width = photos_255.shape
     fields = coefficients.float()
+    # In 8-bit units the photo needs no scaling: A is unitless, the offsets scale by 255.
+    fields = torch.cat([fields[:, :9], fields[:, 9:] * 255], 1)
     if residual_lr is not None and config.residual:
-        fields = torch.cat([fields, residual_lr.float() * config.residual], 1)
+        fields = torch.cat([fields, residual_lr.float() * (255 * config.residual)], 1)
     device = fields.device
     lo, hi, weight = _source_index(width, fields.shape[-1], device)
-    # Horizontal pass once, at low resolution: C×h×W (the field is smooth and small).
-    wide = torch.lerp(fields[..., lo], fields[..., hi], weight)
-    row_lo, row_hi, row_weight = _source_index(height, fields.shape[-2], device)
+    wide = torch.lerp(fields[..., lo], fields[..., hi], weight)  # B×C×h×W
+    row_lo, _, row_weight = _source_index(height, fields.shape[-2], device)
+    following = (torch.arange(wide.shape[-2], device=device) + 1).clamp(max=wide.shape[-2] - 1)
+    step = wide[:, :, following] - wide  # towards the next low-res row (none after the last)
     rows = max(1, config.strip_pixels // max(1, width))
     for top in range(0, height, rows):
         bottom = min(height, top + rows)
-        weights = row_weight[top:bottom].view(1, 1, -1, 1)
-        strip_field = torch.lerp(
-            wide[:, :, row_lo[top:bottom]], wide[:, :, row_hi[top:bottom]], weights
-        )
-        x = (
-            photos_255[:, :, top:bottom].to(device, torch.float32) / 255
-        )  # never in place: it may be the photo
-        out = apply(strip_field[:, :COEFFICIENTS], x)
-        if strip_field.shape[1] > COEFFICIENTS:
-            out += strip_field[:, COEFFICIENTS:]
-        yield top, out.mul_(255).round_().clamp_(0, 255).to(torch.uint8)
+        x = photos_255[:, :, top:bottom].to(device, torch.float32)
+        out = x.new_empty(len(fields), *x.shape[1:])  # one photo may take many transforms
+        for start, stop, k in _bands(row_lo, top, bottom):
+            band = slice(start - top, stop - top)
+            weights = row_weight[start:stop].view(1, 1, -1, 1)
+            _apply_band(out[:, :, band], x[:, :, band], wide[:, :, k], step[:, :, k], weights)
+        yield top, out.round_().clamp_(0, 255).to(torch.uint8)
+
+
+def _bands(row_lo: torch.Tensor, top: int, bottom: int) -> Iterator[tuple[int, int, int]]:
+    """(first row, end row, low-res row) of each run of rows in [top, bottom) that share the
+    same pair of low-res rows."""
+    lows = row_lo[top:bottom].tolist()
+    start = 0
+    for i in range(1, len(lows) + 1):
+        if i == len(lows) or lows[i] != lows[start]:
+            yield top + start, top + i, lows[start]
+            start = i
+
+
+def _apply_band(
+    out: torch.Tensor, x: torch.Tensor, row: torch.Tensor, step: torch.Tensor, weights: torch.Tensor
+) -> None:
+    """out = T(x) + w·ΔT(x) for one band: T, ΔT are rows of transforms (B×C×W) shared by the
+    band's rows, w the rows' weights; extra channels past the 12 are added as they are."""
+
+    def transform(field: torch.Tensor) -> torch.Tensor:
+        result = field[:, 9:12, None].expand_as(out).clone()
+        for i in range(3):
+            result.addcmul_(field[:, i:9:3, None], x[:, i : i + 1])
+        if field.shape[1] > COEFFICIENTS:
+            result += field[:, COEFFICIENTS:, None]
+        return result
+
+    out.copy_(transform(row)).addcmul_(transform(step), weights)
 
 
 def upscale(

@@ -54,6 +54,17 @@ def resize_255(images: torch.Tensor, shape: tuple[int, int], mode: str) -> torch
     return out.round_().clamp_(0, 255)
 
 
+def fit_within(images_255: torch.Tensor, max_side: int) -> torch.Tensor:
+    """Shrink B×3×H×W images in [0, 255] so the longer side is at most max_side (bicubic,
+    antialiased); smaller images are returned as they are."""
+    h, w = images_255.shape[-2:]
+    if max(h, w) <= max_side:
+        return images_255
+    scale = max_side / max(h, w)
+    shape = (max(1, round(h * scale)), max(1, round(w * scale)))
+    return resize_255(images_255.float(), shape, "bicubic")
+
+
 def hires_canvas(image_255: torch.Tensor, size: int) -> torch.Tensor:
     """Step 1: B×3×H×W in [0, 255] → shorter side 4·size + 4 (bilinear, antialiased)."""
     h, w = image_255.shape[-2:]

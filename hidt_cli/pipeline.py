@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from hidt_cli import hires
+from hidt_cli import detail, hires
 from hidt_cli.io.images import fit_alpha, read_image
 from hidt_cli.models import Content, Enhancer, Generator
 from hidt_cli.styles import parse_style_code
@@ -339,8 +339,7 @@ class HiDT:
     def styles_of_images(self, images_255: torch.Tensor, inference_size: int = 256) -> torch.Tensor:
         """B×3×H×W photos in [0, 255] → their B×style_dim style codes, after the reference's
         style preprocessing (shorter side S, sides multiples of 16, bicubic)."""
-        shape = hires.inference_shape(*images_255.shape[-2:], inference_size)
-        return self.encode_style(hires.resize_255(images_255, shape, "bicubic") / 127.5 - 1)
+        return self.encode_style(network_input(images_255, inference_size))
 
     def style_code(self, style: StyleLike, inference_size: int = 256) -> torch.Tensor:
         """A preset name, an image (path, PIL or uint8 array) or a vector → 1×style_dim."""
@@ -416,12 +415,13 @@ class HiDT:
         b, k = len(images_255), len(styles)
         if b != k and b != 1:
             raise ValueError(f"{b} images need 1 or {b} styles, got {k}")
+        images_255 = images_255.to(self.device)
         if hires_output:
-            canvas = hires.hires_canvas(images_255.to(self.device), inference_size)
-            x = hires.shifted_crops(canvas, inference_size)
+            x = hires.shifted_crops(
+                hires.hires_canvas(images_255.float(), inference_size), inference_size
+            )
         else:
-            shape = hires.inference_shape(*images_255.shape[-2:], inference_size)
-            x = hires.resize_255(images_255.to(self.device), shape, "bicubic") / 127.5 - 1
+            x = network_input(images_255, inference_size)
         content = self.encode_content(x)
         per_style = hires.SHIFTS**2 if hires_output else 1
         step = max(1, max_batch)
@@ -435,6 +435,62 @@ class HiDT:
             out = self.decode(part, chunk)
             yield self.enhance(hires.merge_input(out)) if hires_output else out
 
+    @torch.inference_mode()
+    def render(
+        self,
+        images_255: torch.Tensor,
+        styles: torch.Tensor,
+        spec: RenderSpec | None = None,
+        max_batch: int = 8,
+    ) -> Iterator[np.ndarray]:
+        """The whole render path: B×3×H×W photos (uint8 or float in [0, 255]) with K styles
+        (K = B, or B = 1 and any K) → K×H×W×3 uint8 results at the photos' size (or at the
+        networks' size with spec.native_size), yielded `max_batch` styles at a time.
+
+        The networks translate a small copy; the detail-transfer stage (detail.py) carries
+        their light onto the photo itself at its own resolution, unless spec.plain_resize asks
+        for a bicubic enlargement of the translation."""
+        spec = spec or RenderSpec()
+        done = 0
+        guide = None  # the photos at the translation's size, made once for every chunk
+        for out in self.iter_translate(
+            images_255,
+            styles,
+            hires_output=spec.hires,
+            inference_size=spec.inference_size,
+            max_batch=max_batch,
+        ):
+            photos = images_255 if len(images_255) == 1 else images_255[done : done + len(out)]
+            done += len(out)
+            if spec.native_size:
+                yield to_uint8(out)
+            elif spec.plain_resize:
+                yield to_uint8(resize_pm1(out, tuple(images_255.shape[-2:])))
+            else:
+                if guide is None or len(images_255) > 1:
+                    guide = hires.resize_255(
+                        photos.to(self.device, torch.float32), tuple(out.shape[-2:]), "bicubic"
+                    )
+                yield self._transfer_detail(guide, out, photos, spec.detail)
+
+    def _transfer_detail(
+        self,
+        guide_255: torch.Tensor,
+        translated_pm1: torch.Tensor,
+        photos_255: torch.Tensor,
+        config: detail.DetailConfig,
+    ) -> np.ndarray:
+        """The detail-transfer stage: fit at the translation's size, apply to the photos in
+        row strips straight into the 8-bit result."""
+        y_lr = translated_pm1.float().add(1).mul_(0.5)
+        strips = detail.upscale(guide_255 / 255, y_lr, photos_255, config)
+        height, width = photos_255.shape[-2:]
+        result = np.empty((len(y_lr), height, width, 3), dtype=np.uint8)
+        for top, strip in strips:
+            rows = strip.shape[-2]
+            result[:, top : top + rows] = strip.permute(0, 2, 3, 1).cpu().numpy()
+        return result
+
     def translate(
         self,
         image: Image.Image | np.ndarray | str | os.PathLike,
@@ -442,9 +498,11 @@ class HiDT:
         hires: bool = False,
         inference_size: int = 256,
         native_size: bool = False,
+        plain_resize: bool = False,
     ) -> Image.Image:
-        """One photo in one style → a PIL image, at the photo's size unless `native_size`.
-        An alpha channel of the photo is carried to the output unchanged."""
+        """One photo in one style → a PIL image, at the photo's size (through the detail-
+        transfer stage, or a plain resize) unless `native_size`. An alpha channel of the
+        photo is carried to the output unchanged."""
         alpha = None
         if isinstance(image, (str, os.PathLike)):
             loaded = read_image(image)
@@ -453,13 +511,35 @@ class HiDT:
             alpha = np.asarray(image.getchannel("A"))
         photo = self._image_255(image)
         code = self.style_code(style, inference_size)
-        out = self.translate_tensor(photo, code, hires_output=hires, inference_size=inference_size)
-        size = out.shape[-2:] if native_size else photo.shape[-2:]
-        rgb = to_uint8(resize_pm1(out, tuple(size)))[0]
+        spec = RenderSpec(hires, inference_size, native_size, plain_resize)
+        rgb = next(self.render(photo, code, spec))[0]
         result = Image.fromarray(rgb)
         if alpha is not None:
             result.putalpha(Image.fromarray(fit_alpha(alpha, rgb.shape[:2])))
         return result
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """How a translation reaches its output size: every command renders through this."""
+
+    hires: bool = False
+    """The paper's 16-crop scheme with G_enh (4× the inference size) before the output."""
+    inference_size: int = 256
+    """Shorter side of the copy the networks translate."""
+    native_size: bool = False
+    """Keep the networks' processing size instead of the photo's."""
+    plain_resize: bool = False
+    """Enlarge the translation with a bicubic resize instead of the detail-transfer stage
+    (soft: the networks' resolution, not the photo's)."""
+    detail: detail.DetailConfig = detail.DetailConfig()
+
+
+def network_input(images_255: torch.Tensor, inference_size: int) -> torch.Tensor:
+    """Photos in [0, 255] → what the networks see: shorter side `inference_size`, sides
+    multiples of 16 (bicubic, antialiased, 8-bit levels), in [−1, 1]."""
+    shape = hires.inference_shape(*images_255.shape[-2:], inference_size)
+    return hires.resize_255(images_255.float(), shape, "bicubic") / 127.5 - 1
 
 
 def resize_pm1(images_pm1: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:

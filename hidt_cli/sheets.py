@@ -31,6 +31,11 @@ def _fit(image: np.ndarray, height: int) -> Image.Image:
     return picture.resize((width, height), Image.LANCZOS) if picture.height != height else picture
 
 
+def fit_height(image: np.ndarray, height: int) -> np.ndarray:
+    """A cell-sized copy of a result, so a grid of big photos never holds them all full size."""
+    return np.asarray(_fit(image, height))
+
+
 def grid(
     cells: Sequence[Sequence[np.ndarray | None]],
     *,

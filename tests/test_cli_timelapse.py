@@ -16,14 +16,15 @@ from typer.testing import CliRunner
 from hidt_cli.cli.app import app
 from hidt_cli.cli.timelapse import guide_codes, render_frames, strip_indices
 from hidt_cli.io.video import probe_video
-from hidt_cli.pipeline import HiDT, load, to_tensor_255, to_uint8
+from hidt_cli.pipeline import HiDT, RenderSpec, load, to_tensor_255, to_uint8
 from hidt_cli.styles import interpolate_codes
 
 from .conftest import make_photo
 
 GUIDE_FRAMES, GUIDE_FPS = 24, 24.0
 # The 96×64 `photo` at inference size 32 is processed at 48×32 (width × height).
-SIZE_32 = (48, 32)
+PHOTO_SIZE = (96, 64)
+"""make_photo's size: frames have the photo's size (within --max-side)."""
 
 
 def write_guide(path: Path, levels: list[int]) -> Path:
@@ -90,7 +91,7 @@ def test_guide_every_second_frame(tiny_weights, photo, ramp):
     assert result.exit_code == 0, result.output
     out = photo.with_name("photo_timelapse.mp4")
     count, size, fps = video_shape(out)
-    assert (count, size) == (GUIDE_FRAMES // 2, SIZE_32)
+    assert (count, size) == (GUIDE_FRAMES // 2, PHOTO_SIZE)
     assert fps == pytest.approx(GUIDE_FPS / 2)
     assert probe_video(out).codec == "h264"
     assert sorted(p.name for p in photo.parent.iterdir()) == ["photo.jpg", "photo_timelapse.mp4"]
@@ -114,7 +115,7 @@ def test_frames_caps_the_guide(tiny_weights, photo, ramp, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report == {"output": str(out), "frames": 5, "fps": pytest.approx(8.0), "strip": None}
-    assert video_shape(out)[:2] == (5, SIZE_32)
+    assert video_shape(out)[:2] == (5, PHOTO_SIZE)
 
 
 def test_photo_already_at_processing_size(tiny_weights, photo, tmp_path):
@@ -143,19 +144,24 @@ def test_presets_with_strip(tiny_weights, photo, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["frames"] == 10 and report["fps"] == 24.0
-    assert video_shape(out)[:2] == (10, SIZE_32)
+    assert video_shape(out)[:2] == (10, PHOTO_SIZE)
     strip = Image.open(report["strip"])
     assert report["strip"] == str(tmp_path / "day_strip.png")
     assert 160 <= strip.height < 220 and strip.width > 8 * 160  # eight 3:2 frames in a row
 
 
-def test_hires_is_four_times_larger(tiny_weights, photo, tmp_path):
+def test_hires_frames_have_the_photo_size_or_four_times_the_inference_size(
+    tiny_weights, photo, tmp_path
+):
     out = tmp_path / "hires.mp4"
-    result = run(
-        tiny_weights, str(photo), "--presets", "day", "--frames", "2", "--hires", "-o", str(out)
-    )
+    args = ["--presets", "day", "--frames", "2", "--hires"]
+    result = run(tiny_weights, str(photo), *args, "-o", str(out))
     assert result.exit_code == 0, result.output
-    assert video_shape(out)[:2] == (2, (4 * SIZE_32[0], 4 * SIZE_32[1]))
+    assert video_shape(out)[:2] == (2, PHOTO_SIZE)
+    native = tmp_path / "native.mp4"
+    result = run(tiny_weights, str(photo), *args, "--native-size", "-o", str(native))
+    assert result.exit_code == 0, result.output
+    assert video_shape(native)[:2] == (2, (4 * 48, 4 * 32))
 
 
 def test_existing_output_is_kept_unless_overwrite(tiny_weights, photo, tmp_path):
@@ -237,10 +243,12 @@ def test_codes_follow_the_guide(model, ramp):
 
 @pytest.mark.parametrize("hires", [False, True])
 def test_render_matches_translate(model, hires):
-    """Encoding the content once gives the frames `translate_tensor` gives."""
+    """Encoding the content once gives the frames `translate_tensor` gives; by default they
+    are brought to the photo's size."""
     rgb = make_photo()
     codes = interpolate_codes(torch.tensor([model.presets["night"], model.presets["day"]]), 5)
-    batches = list(render_frames(model, rgb, codes, hires_output=hires, inference_size=32, batch=2))
+    native = RenderSpec(hires, 32, native_size=True)
+    batches = list(render_frames(model, rgb, codes, native, batch=2))
     assert [len(b) for b in batches] == [2, 2, 1]
     expected = to_uint8(
         model.translate_tensor(
@@ -248,6 +256,12 @@ def test_render_matches_translate(model, hires):
         )
     )
     assert np.abs(np.concatenate(batches).astype(int) - expected).max() <= 1
+    full = np.concatenate(list(render_frames(model, rgb, codes, RenderSpec(hires, 32))))
+    assert full.shape == (5, *rgb.shape)
+    shrunk = np.concatenate(
+        list(render_frames(model, rgb, codes, RenderSpec(hires, 32), max_side=48))
+    )
+    assert shrunk.shape == (5, 32, 48, 3)
 
 
 def test_strip_indices():

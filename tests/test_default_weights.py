@@ -12,6 +12,8 @@ import torch
 from PIL import Image
 
 import hidt_cli
+from hidt_cli.eval.fidelity import fine_band_correlation, shrunk_lab_difference
+from hidt_cli.pipeline import to_tensor_255
 from hidt_cli.styles import sample_prior
 from hidt_cli.weights import default_weights_dir
 
@@ -80,3 +82,23 @@ def test_prior_styles_give_varied_lighting(model, day_photos):
 def test_hires_works_with_the_defaults(model, day_photos):
     out = model.translate(day_photos[1], "night", hires=True, inference_size=64)
     assert out.size == day_photos[1].size
+
+
+HIRES_PHOTOS = ["Path.jpg", "night-san-francisco-skyline.jpg"]
+
+
+@pytest.mark.parametrize("name", HIRES_PHOTOS)
+def test_full_resolution_keeps_the_photos_detail_and_the_networks_light(model, shared, name):
+    """The detail-transfer stage on real 2-MP photos: the output has the photo's fine detail
+    where a plain resize has none, and shrunk back it is the networks' translation."""
+    photo = Image.open(shared / "data" / "hires" / name).convert("RGB")
+    photo_255 = to_tensor_255(photo, torch.device("cpu"))
+    code = model.style_code("night")
+    translation = model.translate_tensor(photo_255, code, inference_size=SIZE)
+    detailed = model.translate(photo, "night", inference_size=SIZE)
+    plain = model.translate(photo, "night", inference_size=SIZE, plain_resize=True)
+    assert detailed.size == plain.size == photo.size
+    detailed_255, plain_255 = (to_tensor_255(i, torch.device("cpu")) for i in (detailed, plain))
+    assert fine_band_correlation(photo_255, detailed_255) > 0.85
+    assert fine_band_correlation(photo_255, plain_255) < 0.2
+    assert shrunk_lab_difference(detailed_255, translation) < 4.0

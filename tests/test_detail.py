@@ -146,3 +146,13 @@ def test_fidelity_measures_tell_detail_from_blur():
     assert fine_band_correlation(photo, out) > 0.85
     assert fine_band_correlation(photo, plain) < 0.3
     assert shrunk_lab_difference(out, y_lr * 2 - 1) < 2.0
+
+
+def test_one_photo_many_styles():
+    """A timelapse: one photo, several translations; each result is that translation's."""
+    photo = textured(64, 96, seed=8)
+    targets = torch.cat([known_operator(photo), 255 - known_operator(photo)])
+    x_lr, y_lr = low_res_pair(photo, targets, (32, 48))
+    together = render(photo, x_lr[:1], y_lr)
+    assert together.shape == (2, 3, 64, 96)
+    assert torch.equal(together[1:], render(photo, x_lr[:1], y_lr[1:]))

@@ -38,7 +38,14 @@ from hidt_cli.io.images import (
     write_image,
 )
 from hidt_cli.io.video import VideoError
-from hidt_cli.pipeline import HiDT, StyleError, check_inference_size, load, to_tensor_255
+from hidt_cli.pipeline import (
+    HiDT,
+    RenderSpec,
+    StyleError,
+    check_inference_size,
+    load,
+    to_tensor_255,
+)
 from hidt_cli.styles import sample_prior
 from hidt_cli.weights import WeightsError
 
@@ -181,6 +188,14 @@ NativeSize = Annotated[
     bool,
     typer.Option("--native-size", help="Keep the processing size instead of the input's size."),
 ]
+PlainResize = Annotated[
+    bool,
+    typer.Option(
+        "--plain-resize",
+        help="Enlarge the translation with a bicubic resize (soft) instead of carrying its light "
+        "onto the photo's own detail.",
+    ),
+]
 Format = Annotated[
     str | None, typer.Option("--format", "-f", help="jpg, png or webp; default: the input's.")
 ]
@@ -222,6 +237,12 @@ class Render:
     fmt: str | None
     quality: int
     overwrite: bool
+    plain_resize: bool = False
+
+    @property
+    def spec(self) -> RenderSpec:
+        """What the pipeline needs of these choices."""
+        return RenderSpec(self.hires, self.inference_size, self.native_size, self.plain_resize)
 
     @property
     def max_batch(self) -> int:

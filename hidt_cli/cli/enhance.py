@@ -1,5 +1,6 @@
-"""`hidt enhance`: one photo rendered at 4× the inference size, by the 16-crop enhancer, by
-Lanczos upscaling or by running the generator fully convolutionally (HiDT paper, Figure 10)."""
+"""`hidt enhance`: one photo rendered at high resolution by the 16-crop enhancer, by the
+detail-transfer stage, or by the paper's baselines (Figure 10): Lanczos upscaling of the
+translation and the generator run fully convolutionally at 4× the inference size."""
 
 from __future__ import annotations
 
@@ -18,25 +19,27 @@ from PIL import Image
 from hidt_cli import sheets
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
+from hidt_cli.hires import inference_shape, resize_255
 from hidt_cli.io.images import LoadedImage, fit_alpha, format_for_path, write_image
 from hidt_cli.io.paths import InputItem, output_path
-from hidt_cli.pipeline import HiDT, resize_pm1, to_tensor_255, to_uint8
+from hidt_cli.pipeline import HiDT, RenderSpec, resize_pm1, to_tensor_255, to_uint8
 
 UPSCALE = 4
 
 
 class Method(str, Enum):
     generator = "generator"
+    detail = "detail"
     lanczos = "lanczos"
     fullconv = "fullconv"
 
 
 @dataclass
 class Render:
-    """One method's result at 4× the inference size, in [−1, 1], with its wall time."""
+    """One method's result, H×W×3 uint8 at the output size, with its wall time."""
 
     method: Method
-    images_pm1: torch.Tensor
+    pixels: np.ndarray
     milliseconds: float
 
 
@@ -55,7 +58,7 @@ def enhance(
         Method, typer.Option(help="How to reach 4× the inference size.")
     ] = Method.generator,
     compare: Annotated[
-        bool, typer.Option("--compare", help="All three methods side by side, with timings.")
+        bool, typer.Option("--compare", help="All methods side by side, with timings.")
     ] = False,
     native_size: common.NativeSize = False,
     fmt: Annotated[
@@ -91,12 +94,12 @@ def enhance(
         photo = to_tensor_255(loaded.rgb, model.device)
         code = _style(model, photo, style, preset, style_code, inference_size)
         methods = list(Method) if compare else [method]
-        renders = _render_all(model, photo, code, methods, inference_size, quiet)
-        size = None if native_size else tuple(photo.shape[-2:])
+        output = Output(inference_size, native_size)
+        renders = _render_all(model, photo, code, methods, output, quiet)
         if compare:
-            _write_compare(target, renders, size, fmt, quality, overwrite)
+            _write_compare(target, renders, fmt, quality, overwrite)
         else:
-            _write_one(target, renders[0], size, loaded, fmt, quality, overwrite)
+            _write_one(target, renders[0], loaded, fmt, quality, overwrite)
         _report(source, target, renders, as_json, quiet)
 
 
@@ -135,67 +138,96 @@ def _style(
     return model.styles_of_images(photo, inference_size).cpu()
 
 
+@dataclass(frozen=True)
+class Output:
+    """Where every method's result ends: the photo's size, or 4× the inference size."""
+
+    inference_size: int
+    native_size: bool
+
+    def spec(self, hires: bool) -> RenderSpec:
+        return RenderSpec(hires, self.inference_size, self.native_size and hires)
+
+    def photo(self, photo: torch.Tensor) -> torch.Tensor:
+        """The photo the detail stage renders onto: itself, or its copy at 4× the inference
+        size with --native-size."""
+        if not self.native_size:
+            return photo
+        shape = inference_shape(*photo.shape[-2:], UPSCALE * self.inference_size)
+        return resize_255(photo, shape, "bicubic")
+
+
 def _render_all(
     model: HiDT,
     photo: torch.Tensor,
     code: torch.Tensor,
     methods: list[Method],
-    size: int,
+    output: Output,
     quiet: bool,
 ) -> list[Render]:
     """Run each method once, after a warm-up on accelerators so timings compare like with like."""
     if model.device.type != "cpu":
-        model.translate_tensor(photo, code, inference_size=size)
+        model.translate_tensor(photo, code, inference_size=output.inference_size)
     renders = []
     with common.progress(quiet, transient=True) as bar:
         task = bar.add_task("enhancing", total=len(methods))
         for method in methods:
-            renders.append(_timed(method, model, photo, code, size))
+            renders.append(_timed(method, model, photo, code, output))
             bar.advance(task)
     return renders
 
 
 def _timed(
-    method: Method, model: HiDT, photo: torch.Tensor, code: torch.Tensor, size: int
+    method: Method, model: HiDT, photo: torch.Tensor, code: torch.Tensor, output: Output
 ) -> Render:
     start = time.perf_counter()
-    images = RENDERERS[method](model, photo, code, size)
+    pixels = RENDERERS[method](model, photo, code, output)
     if model.device.type == "cuda":
         torch.cuda.synchronize(model.device)
-    return Render(method, images, (time.perf_counter() - start) * 1000)
+    return Render(method, pixels, (time.perf_counter() - start) * 1000)
 
 
-def _generator(model: HiDT, photo: torch.Tensor, code: torch.Tensor, size: int) -> torch.Tensor:
-    return model.translate_tensor(photo, code, hires_output=True, inference_size=size)
+def _generator(model: HiDT, photo: torch.Tensor, code: torch.Tensor, output: Output) -> np.ndarray:
+    return next(model.render(photo, code, output.spec(hires=True)))[0]
 
 
-def _lanczos(model: HiDT, photo: torch.Tensor, code: torch.Tensor, size: int) -> torch.Tensor:
+def _detail(model: HiDT, photo: torch.Tensor, code: torch.Tensor, output: Output) -> np.ndarray:
+    return next(model.render(output.photo(photo), code, output.spec(hires=False)))[0]
+
+
+def _lanczos(model: HiDT, photo: torch.Tensor, code: torch.Tensor, output: Output) -> np.ndarray:
+    """The baseline: the translation enlarged 4× with Lanczos, then to the output size."""
+    size = output.inference_size
     small = Image.fromarray(to_uint8(model.translate_tensor(photo, code, inference_size=size))[0])
     large = small.resize((small.width * UPSCALE, small.height * UPSCALE), Image.LANCZOS)
-    return to_tensor_255(large, model.device) / 127.5 - 1
+    return _baseline(to_tensor_255(large, model.device) / 127.5 - 1, photo, output)
 
 
-def _fullconv(model: HiDT, photo: torch.Tensor, code: torch.Tensor, size: int) -> torch.Tensor:
-    return model.translate_tensor(photo, code, inference_size=UPSCALE * size)
+def _fullconv(model: HiDT, photo: torch.Tensor, code: torch.Tensor, output: Output) -> np.ndarray:
+    """The baseline: the generator run at 4× the inference size."""
+    images = model.translate_tensor(photo, code, inference_size=UPSCALE * output.inference_size)
+    return _baseline(images, photo, output)
 
 
-RENDERERS: dict[Method, Callable[[HiDT, torch.Tensor, torch.Tensor, int], torch.Tensor]] = {
+def _baseline(images_pm1: torch.Tensor, photo: torch.Tensor, output: Output) -> np.ndarray:
+    """A baseline's own upscaling, only resized (bicubic) to the photo's size if asked."""
+    if not output.native_size:
+        images_pm1 = resize_pm1(images_pm1, tuple(photo.shape[-2:]))
+    return to_uint8(images_pm1)[0]
+
+
+RENDERERS: dict[Method, Callable[[HiDT, torch.Tensor, torch.Tensor, Output], np.ndarray]] = {
     Method.generator: _generator,
+    Method.detail: _detail,
     Method.lanczos: _lanczos,
     Method.fullconv: _fullconv,
 }
 
 
-def _pixels(render: Render, size: tuple[int, int] | None) -> np.ndarray:
-    """H×W×3 uint8 at the requested size (None keeps 4× the inference size)."""
-    images = render.images_pm1 if size is None else resize_pm1(render.images_pm1, size)
-    return to_uint8(images)[0]
-
-
 def _write_one(
-    target: Path, render: Render, size, loaded: LoadedImage, fmt, quality: int, overwrite: bool
+    target: Path, render: Render, loaded: LoadedImage, fmt, quality: int, overwrite: bool
 ) -> None:
-    rgb = _pixels(render, size)
+    rgb = render.pixels
     write_image(
         target,
         rgb,
@@ -207,10 +239,8 @@ def _write_one(
     )
 
 
-def _write_compare(
-    target: Path, renders: list[Render], size, fmt, quality: int, overwrite: bool
-) -> None:
-    cells = [_pixels(r, size) for r in renders]
+def _write_compare(target: Path, renders: list[Render], fmt, quality: int, overwrite: bool) -> None:
+    cells = [r.pixels for r in renders]
     captions = [f"{r.method.value} {r.milliseconds:.0f} ms" for r in renders]
     picture = sheets.grid([cells], captions=[captions], cell_height=cells[0].shape[0])
     write_image(target, picture, fmt=fmt, quality=quality, overwrite=overwrite)

@@ -15,7 +15,7 @@ from hidt_cli import sheets
 from hidt_cli.cli import common
 from hidt_cli.io.images import LoadedImage
 from hidt_cli.io.paths import InputItem, output_path
-from hidt_cli.pipeline import HiDT, resize_pm1, to_tensor_255, to_uint8
+from hidt_cli.pipeline import HiDT, to_tensor_255
 from hidt_cli.styles import sample_prior
 
 
@@ -31,6 +31,7 @@ def sample_styles(
     ] = None,
     hires: common.Hires = False,
     native_size: common.NativeSize = False,
+    plain_resize: common.PlainResize = False,
     columns: Annotated[int, typer.Option(min=1, help="Pictures per row of the contact sheet.")] = 4,
     no_sheet: Annotated[
         bool, typer.Option("--no-sheet", help="Do not write the contact sheet.")
@@ -56,6 +57,7 @@ def sample_styles(
             common.check_options(fmt, inference_size),
             quality,
             overwrite,
+            plain_resize,
         )
         outputs, sheet = _plan(input, output_dir, count, render.fmt, no_sheet)
         common.refuse_existing([*outputs, *([sheet] if sheet else [])], overwrite)
@@ -101,16 +103,7 @@ def _render(
     with common.progress(quiet, transient=True) as bar:
         bar.add_task(f"rendering {len(codes)} styles", total=None)
         image = to_tensor_255(photo.rgb, model.device)
-        out = model.translate_tensor(
-            image,
-            codes,
-            hires_output=render.hires,
-            inference_size=render.inference_size,
-            max_batch=render.max_batch,
-        )
-        if not render.native_size:
-            out = resize_pm1(out, photo.rgb.shape[:2])
-        return to_uint8(out)
+        return np.concatenate(list(model.render(image, codes, render.spec, render.max_batch)))
 
 
 def _sheet(

@@ -20,14 +20,9 @@ from hidt_cli.io.images import (
     format_for_path,
 )
 from hidt_cli.io.paths import InputItem, expand_inputs, find_collisions, output_path
-from hidt_cli.pipeline import HiDT, resize_pm1, to_tensor_255, to_uint8
+from hidt_cli.pipeline import HiDT, to_tensor_255
 
 GRID_NAME = "swap_grid.png"
-
-
-def cell_shape(height: int, width: int, cell_height: int) -> tuple[int, int]:
-    """The size sheets.grid fits a picture to, so results can be shrunk on the device instead."""
-    return cell_height, max(1, round(width * cell_height / height))
 
 
 # ------------------------------------------------------------------ the command
@@ -64,6 +59,7 @@ def swap(
     ] = False,
     hires: common.Hires = False,
     native_size: common.NativeSize = False,
+    plain_resize: common.PlainResize = False,
     fmt: common.Format = None,
     quality: common.Quality = 95,
     overwrite: common.Overwrite = False,
@@ -86,6 +82,7 @@ def swap(
             common.check_options(fmt, inference_size),
             quality,
             overwrite,
+            plain_resize,
         )
         items = _items(inputs)
         plan = _plan(items, output_dir or Path("."), output, grid, render.fmt)
@@ -155,17 +152,16 @@ def _run(
         task = bar.add_task("swapping", total=n)
         for i, photo in enumerate(photos):
             others = [j for j in range(n) if j != i]
-            out = model.translate_tensor(
-                _tensor(model, photo),
-                codes[others],
-                hires_output=render.hires,
-                inference_size=render.inference_size,
-                max_batch=render.max_batch,
+            spec, batch = render.spec, render.max_batch
+            out = np.concatenate(
+                list(model.render(_tensor(model, photo), codes[others], spec, batch))
             )
             written += _write_pairs(i, others, out, photo, plan, render)
             if plan.grid:
-                shrunk = to_uint8(resize_pm1(out, cell_shape(*photo.rgb.shape[:2], cell_height)))
-                cells[i] = [photo.rgb if j == i else shrunk[others.index(j)] for j in range(n)]
+                cells[i] = [
+                    photo.rgb if j == i else sheets.fit_height(out[others.index(j)], cell_height)
+                    for j in range(n)
+                ]
             bar.advance(task)
     if plan.grid:
         render.write(plan.grid, _grid(photos, labels, cells, cell_height), None)
@@ -180,18 +176,13 @@ def _tensor(model: HiDT, photo: LoadedImage) -> torch.Tensor:
 def _write_pairs(
     i: int,
     others: list[int],
-    out: torch.Tensor,
+    pixels: np.ndarray,
     photo: LoadedImage,
     plan: Plan,
     render: common.Render,
 ) -> list[Path]:
-    """Write content i's swapped files (two photos only), at the input's size by default."""
+    """Write content i's swapped files (two photos only)."""
     targets = [(k, plan.pairs[i, j]) for k, j in enumerate(others) if (i, j) in plan.pairs]
-    if not targets:
-        return []
-    if not render.native_size:
-        out = resize_pm1(out, photo.rgb.shape[:2])
-    pixels = to_uint8(out)
     for k, path in targets:
         render.write(path, pixels[k], render.fmt, photo.icc_profile)
     return [path for _, path in targets]

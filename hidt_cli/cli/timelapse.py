@@ -13,16 +13,18 @@ import numpy as np
 import torch
 import typer
 
-from hidt_cli import sheets
+from hidt_cli import hires, sheets
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
 from hidt_cli.io.images import read_image, write_image
 from hidt_cli.io.video import VideoWriter, probe_video, read_frames
-from hidt_cli.pipeline import HiDT, check_inference_size, to_tensor_255, to_uint8
+from hidt_cli.pipeline import HiDT, RenderSpec, check_inference_size, to_tensor_255
 from hidt_cli.styles import interpolate_codes, parse_style_code, smooth_codes
 
 DEFAULT_FRAMES = 48
 DEFAULT_FPS = 24.0
+DEFAULT_MAX_SIDE = 3840
+"""4K UHD: larger frames play on few devices."""
 STRIP_FRAMES = 8
 STYLE_BATCH = 16
 """Guide frames style-encoded per device batch (they are resized on the device first)."""
@@ -72,6 +74,12 @@ def timelapse(
         ),
     ] = 2.0,
     hires: common.Hires = False,
+    native_size: common.NativeSize = False,
+    plain_resize: common.PlainResize = False,
+    max_side: Annotated[
+        int,
+        typer.Option(min=16, help="Longest side of the frames; the photo's size if smaller."),
+    ] = DEFAULT_MAX_SIDE,
     strip: Annotated[
         bool, typer.Option("--strip", help="Also write <output>_strip.png with 8 frames.")
     ] = False,
@@ -130,8 +138,8 @@ def timelapse(
                 model,
                 photo.rgb,
                 codes,
-                hires_output=hires,
-                inference_size=inference_size,
+                RenderSpec(hires, inference_size, native_size, plain_resize),
+                max_side=max_side,
                 batch=8 if model.device.type == "cuda" else 2,  # CPUs gain little from more
             )
             kept = write_video(
@@ -220,18 +228,16 @@ def render_frames(
     model: HiDT,
     rgb: np.ndarray,
     codes: torch.Tensor,
+    spec: RenderSpec,
     *,
-    hires_output: bool = False,
-    inference_size: int = 256,
+    max_side: int = DEFAULT_MAX_SIDE,
     batch: int = 8,
 ) -> Iterator[np.ndarray]:
     """The photo in each style, as B×H×W×3 uint8 batches yielded as they are decoded (the
-    content is encoded once), so that a long timelapse never sits in memory whole."""
-    photo = to_tensor_255(rgb, model.device)
-    for out in model.iter_translate(
-        photo, codes, hires_output=hires_output, inference_size=inference_size, max_batch=batch
-    ):
-        yield to_uint8(out)
+    content is encoded once), so that a long timelapse never sits in memory whole. Frames have
+    the photo's size, shrunk to fit max_side: a video frame larger than 4K plays nowhere."""
+    photo = hires.fit_within(to_tensor_255(rgb, model.device), max_side)
+    yield from model.render(photo, codes, spec, batch)
 
 
 def strip_indices(count: int) -> set[int]:

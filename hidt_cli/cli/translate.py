@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import torch
 import typer
 
@@ -36,7 +37,7 @@ from hidt_cli.io.paths import (
     find_input_overwrites,
     output_path,
 )
-from hidt_cli.pipeline import HiDT, resize_pm1, to_tensor_255, to_uint8
+from hidt_cli.pipeline import HiDT, to_tensor_255
 
 
 @dataclass
@@ -83,6 +84,7 @@ def translate(
         int | None, typer.Option(min=1, help="Images per device batch; default 8 on GPU, 1 on CPU.")
     ] = None,
     native_size: common.NativeSize = False,
+    plain_resize: common.PlainResize = False,
     max_pixels: Annotated[
         int, typer.Option(help="Refuse inputs with more pixels than this.")
     ] = DEFAULT_MAX_PIXELS,
@@ -144,7 +146,13 @@ def _translate(params: dict, on_progress=None) -> tuple[BatchReport, bool]:
         max_pixels=p["max_pixels"],
     )
     render = common.Render(
-        p["hires"], inference_size, p["native_size"], fmt, p["quality"], overwrite
+        p["hires"],
+        inference_size,
+        p["native_size"],
+        fmt,
+        p["quality"],
+        overwrite,
+        p["plain_resize"],
     )
     batch_size = p["batch_size"] or (8 if model.device.type == "cuda" else 1)
     to_stdout = output is not None and str(output) == "-"
@@ -304,16 +312,7 @@ def _render(
     images = torch.cat([to_tensor_255(loaded.rgb, model.device) for _, loaded in batch])
     styles = codes if len(codes) > 1 else codes.expand(len(batch), -1)
     try:
-        out = model.translate_tensor(
-            images,
-            styles,
-            hires_output=render.hires,
-            inference_size=render.inference_size,
-            max_batch=batch_size,
-        )
-        if not render.native_size:
-            out = resize_pm1(out, tuple(images.shape[-2:]))
-        pixels = to_uint8(out)
+        pixels = np.concatenate(list(model.render(images, styles, render.spec, batch_size)))
     except (RuntimeError, ValueError) as exc:
         for job, _ in batch:
             report.add(Outcome(str(job.item.path), "failed", error=f"{job.item.path}: {exc}"))

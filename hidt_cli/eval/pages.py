@@ -64,13 +64,14 @@ def evaluation_page(
         )
     if evaluation.hires_rows:
         report.heading("High resolution (reconstruction in the photo's own style)")
-        captions = [["photo", "bicubic from processing size", "16-crop enhancer"]] * len(
-            evaluation.hires_rows
-        )
+        captions = [
+            ["photo", "bicubic from processing size", "16-crop enhancer", "detail transfer"]
+        ] * len(evaluation.hires_rows)
         report.image(
             "hires.png",
             grid_picture(evaluation.hires_rows, captions, 2 * cell_height),
-            "The photo at 4× processing size, the medium reconstruction upsampled, G_enh's.",
+            "The photo at 4× processing size, the medium reconstruction upsampled, G_enh's, "
+            "and the detail-transfer stage's.",
         )
     report.heading("Style codes")
     groups = [

@@ -18,7 +18,14 @@ import torch
 from hidt_cli import hires
 from hidt_cli.eval import metrics
 from hidt_cli.eval.classifier import Classifier, Outputs
-from hidt_cli.pipeline import HiDT, resize_pm1, to_uint8
+from hidt_cli.pipeline import (
+    HiDT,
+    RenderSpec,
+    network_input,
+    resize_pm1,
+    to_tensor_255,
+    to_uint8,
+)
 from hidt_cli.styles import sample_prior
 
 KINDS = ("random", "swap")
@@ -275,10 +282,17 @@ def _add_hires(evaluation, model, photo, done: _Done, scores, timer, settings) -
     shape = tuple(big.shape[-2:])
     reference = hires.resize_255(x, shape, "bicubic") / 127.5 - 1
     upsampled = resize_pm1(done.reconstruction, shape).clamp(-1, 1)
+    with timer("detail transfer"):
+        spec = RenderSpec(inference_size=settings.inference_size)
+        pixels = next(model.render((reference + 1) * 127.5, done.own, spec))
+    detailed = to_tensor_255(pixels[0], model.device) / 127.5 - 1
     scores.psnr["hires reconstruction"].append(metrics.psnr(big, reference))
     scores.psnr["bicubic reconstruction"].append(metrics.psnr(upsampled, reference))
+    scores.psnr["detail-transfer reconstruction"].append(metrics.psnr(detailed, reference))
     height = 2 * settings.cell_height
-    evaluation.hires_rows.append([_thumb(t, height)[0] for t in (reference, upsampled, big)])
+    evaluation.hires_rows.append(
+        [_thumb(t, height)[0] for t in (reference, upsampled, big, detailed)]
+    )
 
 
 def _on(photo: Photo, model: HiDT) -> torch.Tensor:
@@ -287,8 +301,7 @@ def _on(photo: Photo, model: HiDT) -> torch.Tensor:
 
 def _at_size(photo: Photo, model: HiDT, size: int) -> torch.Tensor:
     """The photo as the networks see it: processing size, [−1, 1]."""
-    shape = hires.inference_shape(*photo.image_255.shape[-2:], size)
-    return hires.resize_255(_on(photo, model), shape, "bicubic") / 127.5 - 1
+    return network_input(_on(photo, model), size)
 
 
 def _thumb(images_pm1: torch.Tensor, height: int) -> np.ndarray:
