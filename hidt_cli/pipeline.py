@@ -412,28 +412,36 @@ class HiDT:
         decoded (a hi-res result is one batch of 16 crops), so that a long sequence of styles —
         a timelapse — never sits in memory whole. Contents are encoded once."""
         check_inference_size(inference_size)
-        b, k = len(images_255), len(styles)
+        x = self._network_inputs(images_255, hires_output, inference_size)
+        yield from self._translations(x, len(images_255), styles, hires_output, max_batch)
+
+    def _network_inputs(self, images_255: torch.Tensor, crops: bool, size: int) -> torch.Tensor:
+        """What the networks see of the photos: the 16 shifted crops, or the small copy."""
+        images_255 = images_255.to(self.device)
+        if crops:
+            return hires.shifted_crops(hires.hires_canvas(images_255.float(), size), size)
+        return network_input(images_255, size)
+
+    def _translations(
+        self, x: torch.Tensor, b: int, styles: torch.Tensor, crops: bool, max_batch: int
+    ) -> Iterator[torch.Tensor]:
+        """Network inputs of b photos with K styles → translations, max_batch styles at a
+        time; the contents are encoded once."""
+        k = len(styles)
         if b != k and b != 1:
             raise ValueError(f"{b} images need 1 or {b} styles, got {k}")
-        images_255 = images_255.to(self.device)
-        if hires_output:
-            x = hires.shifted_crops(
-                hires.hires_canvas(images_255.float(), inference_size), inference_size
-            )
-        else:
-            x = network_input(images_255, inference_size)
         content = self.encode_content(x)
-        per_style = hires.SHIFTS**2 if hires_output else 1
+        per_style = hires.SHIFTS**2 if crops else 1
         step = max(1, max_batch)
         for start in range(0, k, step):
             chunk = styles[start : start + step].to(self.device, torch.float32)
             part = content if b == 1 else _slice(content, start * per_style, len(chunk) * per_style)
-            if hires_output:
+            if crops:
                 if b == 1 and len(chunk) > 1:
                     part = _tile(part, len(chunk))
                 chunk = chunk.repeat_interleave(per_style, 0)
             out = self.decode(part, chunk)
-            yield self.enhance(hires.merge_input(out)) if hires_output else out
+            yield self.enhance(hires.merge_input(out)) if crops else out
 
     @torch.inference_mode()
     def render(
@@ -451,27 +459,41 @@ class HiDT:
         their light onto the photo itself at its own resolution, unless spec.plain_resize asks
         for a bicubic enlargement of the translation."""
         spec = spec or RenderSpec()
-        done = 0
-        guide = None  # the photos at the translation's size, made once for every chunk
-        for out in self.iter_translate(
-            images_255,
-            styles,
-            hires_output=spec.hires,
-            inference_size=spec.inference_size,
-            max_batch=max_batch,
-        ):
-            photos = images_255 if len(images_255) == 1 else images_255[done : done + len(out)]
-            done += len(out)
+        for guide, out, photos in self.translation_pairs(images_255, styles, spec, max_batch):
             if spec.native_size:
                 yield to_uint8(out)
             elif spec.plain_resize:
                 yield to_uint8(resize_pm1(out, tuple(images_255.shape[-2:])))
             else:
-                if guide is None or len(images_255) > 1:
-                    guide = hires.resize_255(
-                        photos.to(self.device, torch.float32), tuple(out.shape[-2:]), "bicubic"
-                    )
                 yield self._transfer_detail(guide, out, photos, spec.detail)
+
+    @torch.inference_mode()
+    def translation_pairs(
+        self,
+        images_255: torch.Tensor,
+        styles: torch.Tensor,
+        spec: RenderSpec | None = None,
+        max_batch: int = 8,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """The networks' part of `render`, for callers that bring translations to full size
+        themselves (video smooths the detail stage over time): yields (guide, translation,
+        photos) per chunk of styles — the photos as the networks saw them (in [0, 255], at the
+        translation's size), their translation (in [−1, 1]) and the full-size photos."""
+        spec = spec or RenderSpec()
+        check_inference_size(spec.inference_size)
+        x = self._network_inputs(images_255, spec.hires, spec.inference_size)
+        # The photos exactly as the networks saw them, or (for the enhancer's output) at the
+        # enhancer's size; made once for every chunk of styles.
+        guide = None if spec.hires else x.add(1).mul_(127.5)
+        done = 0
+        for out in self._translations(x, len(images_255), styles, spec.hires, max_batch):
+            one = len(images_255) == 1
+            rows = slice(0, 1) if one else slice(done, done + len(out))
+            done += len(out)
+            if guide is None:
+                shape = tuple(out.shape[-2:])
+                guide = hires.resize_255(images_255.to(self.device).float(), shape, "bicubic")
+            yield guide[rows], out, images_255[rows]
 
     def _transfer_detail(
         self,
