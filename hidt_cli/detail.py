@@ -47,14 +47,19 @@ class DetailConfig:
     from dividing by zero and from amplifying sensor noise."""
     max_gain: float = 8.0
     """Largest channel gain allowed, for the same reason (night → day lifts shadows a lot)."""
-    blur_sigma: float = 1.0
-    """Gaussian blur of x_lr before the fit, matching the softness of the networks' output."""
+    blur_sigma: float = 0.5
+    """Gaussian blur of x_lr before the fit, towards the softness of the networks' output, so
+    their missing detail is not read as lost contrast. On 7 real 1–2.6-MP photos (night
+    preset, default weights): σ 0 / 0.5 / 1 kept a fine-band correlation of 0.908 / 0.915 /
+    0.916 and changed the light shrunk back by 1.33 / 1.46 / 1.93 ΔLab: 0.5 keeps the detail
+    and the networks' light."""
     smooth_radius: int = 1
     """Box smoothing of the fitted coefficients, so the field carries no blocky steps."""
     residual: float = 0.0
     """Weight of the low-res residual (y_lr minus the fitted transform of x_lr) added back,
-    upsampled: what a colour transform cannot say (a window that lights up). 0 keeps the
-    result free of the networks' blur."""
+    upsampled: what a colour transform cannot say (a window that lights up). Off: with
+    today's weights it only brings the networks' blur back (mid-band correlation 0.99 → 0.94
+    at weight 1, windows smudged at 100 %); for weights that light windows up."""
     strip_pixels: int = 1 << 21
     """Full-resolution pixels per apply strip (rows × width): bounds the memory of the apply
     step, about 80 bytes per strip pixel."""
