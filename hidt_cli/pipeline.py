@@ -1,9 +1,10 @@
 """HiDT: the translation pipeline that composes the networks with pre- and post-processing.
 
-Images enter as 8-bit RGB (PIL images or H×W×3 uint8 arrays), become B×3×H×W float tensors
-in [0, 255] on the device, are resized there, and leave as 8-bit again. Network inputs and
-outputs are in [−1, 1] (`*_pm1`). On CUDA the networks run under bf16 autocast in
-channels_last by default; on other devices in float32. Each network call is kept within
+Images enter as 8-bit RGB (PIL images or H×W×3 uint8 arrays), become B×3×H×W tensors in
+[0, 255] on the device, are shrunk there to what the networks see, and leave as 8-bit again
+at the photo's size through the detail-transfer stage (`render`). Network inputs and outputs
+are in [−1, 1] (`*_pm1`). The networks run under bf16 autocast where it is native (CUDA,
+CPUs with AMX or AVX512-BF16; see devices.py), in float32 elsewhere. Each network call is kept within
 `WorkLimits`: batches are split and G_enh runs on tiles when an input is larger, and a CUDA
 out-of-memory error halves the limits and retries instead of failing.
 """
@@ -14,7 +15,7 @@ import contextlib
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -22,6 +23,7 @@ import torch
 from PIL import Image
 
 from hidt_cli import detail, hires
+from hidt_cli.devices import MIN_ENHANCER_TILE, WorkLimits, default_limits, native_bf16, pick_device
 from hidt_cli.io.images import fit_alpha, read_image
 from hidt_cli.models import Content, Enhancer, Generator
 from hidt_cli.styles import parse_style_code
@@ -36,40 +38,6 @@ StyleLike = str | os.PathLike | Image.Image | np.ndarray | Sequence[float] | tor
 
 class StyleError(ValueError):
     """A style that cannot be used (unknown preset, wrong length, unreadable image)."""
-
-
-def pick_device(name: str | torch.device = "auto") -> torch.device:
-    """'auto' → cuda, else mps, else cpu; anything else is checked to exist."""
-    if isinstance(name, torch.device):
-        return name
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"unknown device {name!r} (use auto, cpu, cuda, cuda:N or mps)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name}: CUDA is not available in this PyTorch build or machine")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ValueError(f"device {name}: only {torch.cuda.device_count()} CUDA device(s) found")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device mps: MPS is not available on this machine")
-    return device
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether bf16 runs at native speed here: on CUDA, and on CPUs with AMX or AVX512-BF16
-    (measured 2.9× faster than float32 for --hires on such a CPU; elsewhere the CPU would
-    emulate it, far slower than float32)."""
-    if device.type == "cuda":
-        return True
-    if device.type != "cpu":
-        return False
-    return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
 
 
 def to_tensor_255(image: Image.Image | np.ndarray, device: torch.device) -> torch.Tensor:
@@ -88,61 +56,6 @@ def to_uint8(images_pm1: torch.Tensor) -> np.ndarray:
     these tensors are the largest of the whole run)."""
     out = images_pm1.float().add(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
     return out.permute(0, 2, 3, 1).cpu().numpy()
-
-
-GENERATOR_BYTES_PER_PIXEL = 1100
-ENHANCER_BYTES_PER_PIXEL = 9300
-"""Peak activation bytes per input pixel of one call, measured in float32 (bf16 needs less):
-the generator's encoder or decoder, and G_enh, whose output has 16 pixels per input pixel."""
-
-MIN_ENHANCER_TILE = 32
-
-
-@dataclass(frozen=True)
-class WorkLimits:
-    """How much one network call may take on. Bounds memory; on a CPU the generator limit also
-    keeps each call's tensors in cache (one 256×384 crop at a time measured fastest)."""
-
-    generator_pixels: int
-    """Images × height × width per encoder or decoder call; larger batches are split."""
-    enhancer_pixels: int
-    """Height × width of one G_enh call; a larger merge input runs as overlapping tiles."""
-    enhancer_overlap: int = 16
-    """Context pixels read around each G_enh tile. Its receptive field reaches ~80 pixels,
-    but the 0.2-scaled residuals make distant pixels count little: on the parity weights an
-    overlap of 4 stays within 0.04 of an 8-bit level of the untiled output and 8 matches it;
-    16 leaves room for trained weights that reach further."""
-
-    @property
-    def smallest_enhancer_call(self) -> int:
-        """Pixels read by a G_enh tile of the smallest size, context included."""
-        return (MIN_ENHANCER_TILE + 2 * self.enhancer_overlap) ** 2
-
-    def halved(self) -> WorkLimits:
-        return replace(
-            self,
-            generator_pixels=max(1, self.generator_pixels // 2),
-            enhancer_pixels=max(self.smallest_enhancer_call, self.enhancer_pixels // 2),
-        )
-
-
-def default_limits(device: torch.device) -> WorkLimits:
-    """Half the GPU's memory (or a quarter of the host's) for activations."""
-    if device.type == "cuda":
-        budget = torch.cuda.get_device_properties(device).total_memory // 2
-        return WorkLimits(budget // GENERATOR_BYTES_PER_PIXEL, budget // ENHANCER_BYTES_PER_PIXEL)
-    budget = _host_memory() // 4
-    generator = budget // GENERATOR_BYTES_PER_PIXEL
-    if device.type == "cpu":
-        generator = min(generator, 256 * 384)
-    return WorkLimits(generator, budget // ENHANCER_BYTES_PER_PIXEL)
-
-
-def _host_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): assume 16 GiB
-        return 16 * 2**30
 
 
 def _memory_format(channels_last: bool) -> torch.memory_format:
@@ -231,7 +144,7 @@ class HiDT:
 
         pixels = images_pm1.shape[-2] * images_pm1.shape[-1]
         parts = self._in_pieces(encode, len(images_pm1), pixels, _generator_limit)
-        return _concat(parts)
+        return Content.cat(parts)
 
     def _decode(self, content: Content, styles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         styles = styles.to(self.device, torch.float32).reshape(len(styles), -1)
@@ -241,7 +154,7 @@ class HiDT:
         def decode(start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
             with self._autocast():
                 images, segmentation = self._networks.decode(
-                    _slice(content, start, stop - start), styles[start:stop]
+                    content.slice(start, stop - start), styles[start:stop]
                 )
             return images.float(), segmentation.float()
 
@@ -435,10 +348,10 @@ class HiDT:
         step = max(1, max_batch)
         for start in range(0, k, step):
             chunk = styles[start : start + step].to(self.device, torch.float32)
-            part = content if b == 1 else _slice(content, start * per_style, len(chunk) * per_style)
+            part = content if b == 1 else content.slice(start * per_style, len(chunk) * per_style)
             if crops:
                 if b == 1 and len(chunk) > 1:
-                    part = _tile(part, len(chunk))
+                    part = part.tile(len(chunk))
                 chunk = chunk.repeat_interleave(per_style, 0)
             out = self.decode(part, chunk)
             yield self.enhance(hires.merge_input(out)) if crops else out
@@ -595,21 +508,11 @@ def _concat(parts: list[T]) -> T:
         return parts[0]
     if isinstance(parts[0], torch.Tensor):
         return torch.cat(parts)
-    joined = [torch.cat(tensors) for tensors in zip(*parts, strict=True)]
-    return Content(*joined) if isinstance(parts[0], Content) else tuple(joined)
+    return tuple(torch.cat(tensors) for tensors in zip(*parts, strict=True))
 
 
 def _generator_limit(limits: WorkLimits) -> int:
     return limits.generator_pixels
-
-
-def _slice(content: Content, start: int, length: int) -> Content:
-    return Content(*(t[start : start + length] for t in content))
-
-
-def _tile(content: Content, times: int) -> Content:
-    """Repeat every tensor of a content `times` over along the batch (crops stay in order)."""
-    return Content(*(t.repeat(times, 1, 1, 1) for t in content))
 
 
 def load(

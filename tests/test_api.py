@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 import hidt_cli
-from hidt_cli.pipeline import StyleError, native_bf16
+from hidt_cli.devices import native_bf16
+from hidt_cli.pipeline import StyleError
 from tests.conftest import TINY_PRESETS, make_photo
 
 

@@ -12,6 +12,7 @@ import typer
 
 from hidt_cli.cli import common
 from hidt_cli.cli.common import EXIT_INPUT, EXIT_USAGE, fail
+from hidt_cli.devices import pick_device
 from hidt_cli.eval import classifier as classifier_file
 from hidt_cli.eval import paired
 from hidt_cli.eval.dataset import CLASSIFIER_CLASS_RULES, labelled_photos
@@ -22,7 +23,7 @@ from hidt_cli.eval.suite import Photo, Settings
 from hidt_cli.eval.suite import evaluate as run_evaluation
 from hidt_cli.io.paths import InputItem, expand_inputs
 from hidt_cli.photosets import DEFAULT_CLASS_RULES, class_of
-from hidt_cli.pipeline import check_inference_size, pick_device, to_tensor_255
+from hidt_cli.pipeline import check_inference_size, to_tensor_255
 from hidt_cli.weights import default_weights_dir
 
 ClassifierOpt = Annotated[

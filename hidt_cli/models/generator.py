@@ -28,6 +28,21 @@ class Content(NamedTuple):
         """Repeat a one-photo content for `batch` styles without copying memory."""
         return Content(*(t.expand(batch, *t.shape[1:]) for t in self))
 
+    def slice(self, start: int, length: int) -> Content:
+        """Photos start … start + length − 1 of a batch."""
+        return Content(*(t[start : start + length] for t in self))
+
+    def tile(self, times: int) -> Content:
+        """The whole batch repeated `times` over, in order (a photo's 16 crops stay together)."""
+        return Content(*(t.repeat(times, 1, 1, 1) for t in self))
+
+    @staticmethod
+    def cat(parts: list[Content]) -> Content:
+        """Contents of pieces of a batch joined back into one (a single piece is not copied)."""
+        if len(parts) == 1:
+            return parts[0]
+        return Content(*(torch.cat(tensors) for tensors in zip(*parts, strict=True)))
+
 
 class ContentEncoder(nn.Module):
     def __init__(self, config: GeneratorConfig) -> None:
