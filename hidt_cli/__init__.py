@@ -7,7 +7,8 @@ night.save("photo_night.jpg")
 """
 
 from hidt_cli.models import Content
-from hidt_cli.pipeline import HiDT, RenderSpec, StyleError, load
+from hidt_cli.pipeline import HiDT, RenderSpec, load
+from hidt_cli.styles import StyleError
 from hidt_cli.weights import WeightsError
 
 __version__ = "0.1.0"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -26,18 +26,11 @@ from hidt_cli import detail, hires
 from hidt_cli.devices import MIN_ENHANCER_TILE, WorkLimits, default_limits, native_bf16, pick_device
 from hidt_cli.io.images import fit_alpha, read_image
 from hidt_cli.models import Content, Enhancer, Generator
-from hidt_cli.styles import parse_style_code
+from hidt_cli.styles import StyleLike, StyleResolver
 from hidt_cli.weights import LoadedWeights, resolve
 from hidt_cli.weights import load as load_weights
 
 T = TypeVar("T")
-
-StyleLike = str | os.PathLike | Image.Image | np.ndarray | Sequence[float] | torch.Tensor
-"""A preset name, an image (path, PIL or H×W×3 uint8) or a style code."""
-
-
-class StyleError(ValueError):
-    """A style that cannot be used (unknown preset, wrong length, unreadable image)."""
 
 
 def to_tensor_255(image: Image.Image | np.ndarray, device: torch.device) -> torch.Tensor:
@@ -254,31 +247,17 @@ class HiDT:
         style preprocessing (shorter side S, sides multiples of 16, bicubic)."""
         return self.encode_style(network_input(images_255, inference_size))
 
+    def styles(self, inference_size: int = 256) -> StyleResolver:
+        """What resolves presets, codes and images into this model's style codes."""
+
+        def encode(rgb: np.ndarray) -> torch.Tensor:
+            return self.styles_of_images(to_tensor_255(rgb, self.device), inference_size).cpu()
+
+        return StyleResolver(self.presets, self.style_dim, encode)
+
     def style_code(self, style: StyleLike, inference_size: int = 256) -> torch.Tensor:
         """A preset name, an image (path, PIL or uint8 array) or a vector → 1×style_dim."""
-        if isinstance(style, str) and style in self.presets:
-            return torch.tensor([self.presets[style]], dtype=torch.float32)
-        if isinstance(style, str) and not os.path.exists(style):
-            raise StyleError(f"{self.unknown_preset_message(style)}, and no such image file")
-        if isinstance(style, (str, os.PathLike, Image.Image)) or (
-            isinstance(style, np.ndarray) and style.ndim == 3
-        ):
-            return self.styles_of_images(self._image_255(style), inference_size).cpu()
-        code = torch.as_tensor(np.asarray(style, dtype=np.float32)).reshape(1, -1)
-        if code.shape[1] != self.style_dim or not torch.isfinite(code).all():
-            raise StyleError(f"a style code needs {self.style_dim} finite numbers, got {style!r}")
-        return code
-
-    def parse_style(self, text: str) -> torch.Tensor:
-        """'a,b,c' → 1×style_dim (for command-line options)."""
-        try:
-            return parse_style_code(text, self.style_dim)
-        except ValueError as exc:
-            raise StyleError(str(exc)) from None
-
-    def unknown_preset_message(self, name: str) -> str:
-        known = ", ".join(sorted(self.presets)) or "none: these weights define no presets"
-        return f"unknown preset {name!r} (known: {known})"
+        return self.styles(inference_size).resolve(style)
 
     def _image_255(self, image) -> torch.Tensor:
         if isinstance(image, (str, os.PathLike)):

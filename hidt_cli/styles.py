@@ -1,11 +1,26 @@
-"""Style codes: named presets, parsing, sampling from the prior, and paths through style space
-for timelapses."""
+"""Style codes: named presets, parsing, resolving what a user names into a code, sampling
+from the prior, and paths through style space for timelapses."""
 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import torch
+from PIL import Image
+
+from hidt_cli.io.images import DEFAULT_MAX_PIXELS, read_image
+
+StyleLike = str | os.PathLike | Image.Image | np.ndarray | Sequence[float] | torch.Tensor
+"""A preset name, an image (path, PIL or H×W×3 uint8) or a style code."""
+
+
+class StyleError(ValueError):
+    """A style that cannot be used (unknown preset, wrong length, unreadable image)."""
+
 
 PUBLISHED_PRESETS: dict[str, tuple[float, float, float]] = {
     "hard_day": (-0.02281655, -0.39486027, 0.8980236),
@@ -42,6 +57,73 @@ def parse_style_code(text: str, dim: int = 3) -> torch.Tensor:
     if not all(math.isfinite(v) for v in values):
         raise ValueError(f"style code {text!r} must contain finite numbers")
     return torch.tensor([values], dtype=torch.float32)
+
+
+@dataclass(frozen=True)
+class StyleResolver:
+    """The one place that turns what a user names — a preset, a code, an image — into a
+    1×dim style code, raising StyleError with a readable reason."""
+
+    presets: Mapping[str, Sequence[float]]
+    dim: int
+    encode_image: Callable[[np.ndarray], torch.Tensor]
+    """H×W×3 uint8 photo → its 1×dim style code (the model's style encoder)."""
+
+    def preset(self, name: str) -> torch.Tensor:
+        if name not in self.presets:
+            known = ", ".join(sorted(self.presets)) or "none: these weights define no presets"
+            raise StyleError(f"unknown preset {name!r} (known: {known})")
+        return torch.tensor([self.presets[name]], dtype=torch.float32)
+
+    def code(self, text: str, separator: str = ",") -> torch.Tensor:
+        """'a,b,c' (or joined by another separator) → 1×dim."""
+        try:
+            return parse_style_code(text.replace(separator, ","), self.dim)
+        except ValueError as exc:
+            raise StyleError(str(exc)) from None
+
+    def image(
+        self,
+        image: str | os.PathLike | Image.Image | np.ndarray,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> torch.Tensor:
+        """The style of a photo (a path is read with the same checks as any input)."""
+        if isinstance(image, (str, os.PathLike)):
+            image = read_image(image, max_pixels=max_pixels).rgb
+        elif isinstance(image, Image.Image):
+            image = np.asarray(image.convert("RGB"))
+        return self.encode_image(image)
+
+    def keyframe(self, text: str) -> torch.Tensor:
+        """A timelapse keyframe: a preset name, or a code joined by colons (commas separate
+        the keyframes)."""
+        if ":" not in text:
+            return self.preset(text)
+        try:
+            return self.code(text, ":")
+        except StyleError:
+            raise StyleError(
+                f"{text!r} is not a style code of {self.dim} numbers joined by colons"
+            ) from None
+
+    def resolve(self, style: StyleLike) -> torch.Tensor:
+        """Anything the API accepts as a style: a preset name, an image file, a PIL image or
+        H×W×3 array, or a vector of dim numbers."""
+        if isinstance(style, str) and style in self.presets:
+            return self.preset(style)
+        if isinstance(style, str) and not os.path.exists(style):
+            try:
+                self.preset(style)
+            except StyleError as exc:
+                raise StyleError(f"{exc}, and no such image file") from None
+        if isinstance(style, (str, os.PathLike, Image.Image)) or (
+            isinstance(style, np.ndarray) and style.ndim == 3
+        ):
+            return self.image(style)
+        code = torch.as_tensor(np.asarray(style, dtype=np.float32)).reshape(1, -1)
+        if code.shape[1] != self.dim or not torch.isfinite(code).all():
+            raise StyleError(f"a style code needs {self.dim} finite numbers, got {style!r}")
+        return code
 
 
 def sample_prior(count: int, seed: int | None = None, dim: int = 3) -> torch.Tensor:

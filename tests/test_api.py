@@ -9,7 +9,7 @@ from PIL import Image
 
 import hidt_cli
 from hidt_cli.devices import native_bf16
-from hidt_cli.pipeline import StyleError
+from hidt_cli.styles import StyleError
 from tests.conftest import TINY_PRESETS, make_photo
 
 

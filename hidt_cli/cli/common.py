@@ -41,12 +41,10 @@ from hidt_cli.io.video import VideoError
 from hidt_cli.pipeline import (
     HiDT,
     RenderSpec,
-    StyleError,
     check_inference_size,
     load,
-    to_tensor_255,
 )
-from hidt_cli.styles import sample_prior
+from hidt_cli.styles import StyleError, sample_prior
 from hidt_cli.weights import WeightsError
 
 # Exit codes (documented in README).
@@ -314,16 +312,13 @@ def choose_style(
         if required:
             fail("choose a style: --style IMAGE, --preset NAME, --style-code A,B,C or --random N")
         return None
+    styles = model.styles(inference_size)
     if style is not None:
-        image = read_image(style, max_pixels=max_pixels)
-        code = model.styles_of_images(to_tensor_255(image.rgb, model.device), inference_size).cpu()
-        return StyleChoice(code, [style.stem])
+        return StyleChoice(styles.image(style, max_pixels), [style.stem])
     if preset is not None:
-        if preset not in model.presets:
-            fail(model.unknown_preset_message(preset))
-        return StyleChoice(model.style_code(preset), [preset])
+        return StyleChoice(styles.preset(preset), [preset])
     if style_code is not None:
-        return StyleChoice(model.parse_style(style_code), ["style"])
+        return StyleChoice(styles.code(style_code), ["style"])
     if random < 1:
         fail("--random needs at least 1 style")
     codes = sample_prior(random, seed, model.style_dim)
