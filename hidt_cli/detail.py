@@ -194,17 +194,17 @@ def _apply_band(
     out: torch.Tensor, x: torch.Tensor, row: torch.Tensor, step: torch.Tensor, weights: torch.Tensor
 ) -> None:
     """out = T(x) + w·ΔT(x) for one band: T, ΔT are rows of transforms (B×C×W) shared by the
-    band's rows, w the rows' weights; extra channels past the 12 are added as they are."""
-
-    def transform(field: torch.Tensor) -> torch.Tensor:
-        result = field[:, 9:12, None].expand_as(out).clone()
-        for i in range(3):
-            result.addcmul_(field[:, i:9:3, None], x[:, i : i + 1])
-        if field.shape[1] > COEFFICIENTS:
-            result += field[:, COEFFICIENTS:, None]
-        return result
-
-    out.copy_(transform(row)).addcmul_(transform(step), weights)
+    band's rows, w the rows' weights; channels past the 12 are added as they are. Written as
+    few in-place passes, each over the band's pixels once."""
+    extra = row.shape[1] > COEFFICIENTS
+    out.copy_((row[:, 9:12] + row[:, COEFFICIENTS:] if extra else row[:, 9:12])[:, :, None])
+    delta = step[:, 9:12] + step[:, COEFFICIENTS:] if extra else step[:, 9:12]
+    change = torch.addcmul(delta[:, :, None], step[:, 0:9:3, None], x[:, 0:1])
+    out.addcmul_(row[:, 0:9:3, None], x[:, 0:1])
+    for i in (1, 2):
+        out.addcmul_(row[:, i:9:3, None], x[:, i : i + 1])
+        change.addcmul_(step[:, i:9:3, None], x[:, i : i + 1])
+    out.addcmul_(change, weights)
 
 
 def upscale(

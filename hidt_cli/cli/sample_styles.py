@@ -15,7 +15,7 @@ from hidt_cli import sheets
 from hidt_cli.cli import common
 from hidt_cli.io.images import LoadedImage
 from hidt_cli.io.paths import InputItem, output_path
-from hidt_cli.pipeline import HiDT, to_tensor_255
+from hidt_cli.pipeline import HiDT, photo_tensor
 from hidt_cli.styles import sample_prior
 
 
@@ -102,7 +102,7 @@ def _render(
     """One content encoding decoded with every code (in batches), at the input's size by default."""
     with common.progress(quiet, transient=True) as bar:
         bar.add_task(f"rendering {len(codes)} styles", total=None)
-        image = to_tensor_255(photo.rgb, model.device)
+        image = photo_tensor(photo.rgb, model.device)
         return np.concatenate(list(model.render(image, codes, render.spec, render.max_batch)))
 
 

@@ -20,7 +20,7 @@ from hidt_cli.io.images import (
     format_for_path,
 )
 from hidt_cli.io.paths import InputItem, expand_inputs, find_collisions, output_path
-from hidt_cli.pipeline import HiDT, to_tensor_255
+from hidt_cli.pipeline import HiDT, photo_tensor
 
 GRID_NAME = "swap_grid.png"
 
@@ -170,7 +170,7 @@ def _run(
 
 
 def _tensor(model: HiDT, photo: LoadedImage) -> torch.Tensor:
-    return to_tensor_255(photo.rgb, model.device)
+    return photo_tensor(photo.rgb, model.device)
 
 
 def _write_pairs(
