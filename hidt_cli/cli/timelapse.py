@@ -4,8 +4,8 @@ guide video (frame by frame) or from a path through keyframe styles."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Container, Iterable, Iterator
-from itertools import chain, islice
+from collections.abc import Callable, Container, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Annotated
 
@@ -16,18 +16,17 @@ import typer
 from hidt_cli import hires, sheets
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
+from hidt_cli.guide import guide_codes
 from hidt_cli.io.images import read_image, write_image
-from hidt_cli.io.video import VideoWriter, probe_video, read_frames
+from hidt_cli.io.video import VideoWriter, probe_video
 from hidt_cli.pipeline import HiDT, RenderSpec, check_inference_size, to_tensor_255
-from hidt_cli.styles import interpolate_codes, parse_style_code, smooth_codes
+from hidt_cli.styles import interpolate_codes, parse_style_code
 
 DEFAULT_FRAMES = 48
 DEFAULT_FPS = 24.0
 DEFAULT_MAX_SIDE = 3840
 """4K UHD: larger frames play on few devices."""
 STRIP_FRAMES = 8
-STYLE_BATCH = 16
-"""Guide frames style-encoded per device batch (they are resized on the device first)."""
 
 
 def timelapse(
@@ -196,32 +195,6 @@ def _keyframe(model: HiDT, text: str) -> torch.Tensor:
         fail(
             f"--presets: {text!r} is not a style code of {model.style_dim} numbers joined by colons"
         )
-
-
-def guide_codes(
-    model: HiDT,
-    video: Path,
-    *,
-    stride: int = 1,
-    max_frames: int | None = None,
-    sigma: float = 2.0,
-    inference_size: int = 256,
-    advance: Callable[[int], None] = lambda n: None,
-) -> torch.Tensor:
-    """N×style_dim codes of every stride-th frame, smoothed over time: the style encoder
-    jitters from frame to frame, which would make the timelapse flicker."""
-    codes = []
-    for chunk in _chunks(read_frames(video, stride=stride, max_frames=max_frames), STYLE_BATCH):
-        images = torch.cat([to_tensor_255(frame, model.device) for frame in chunk])
-        codes.append(model.styles_of_images(images, inference_size).cpu())
-        advance(len(chunk))
-    return smooth_codes(torch.cat(codes), sigma)
-
-
-def _chunks(items: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def render_frames(

@@ -1,4 +1,5 @@
-"""`hidt translate`: files, folders, globs or stdin to another time of day."""
+"""`hidt translate`: files, folders, globs or stdin to another time of day (videos: see
+translate_video.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 import typer
 
-from hidt_cli.cli import common
+from hidt_cli.cli import common, translate_video
 from hidt_cli.cli.batch import BackgroundWriter, BatchReport, Outcome, read_ahead
 from hidt_cli.cli.common import fail
 from hidt_cli.cli.shards import nested, parse_shard, take, torchrun_device, torchrun_shard
@@ -50,7 +51,7 @@ class Job:
 
 def translate(
     inputs: Annotated[
-        list[str], typer.Argument(help="Image files, folders, globs, or - for stdin.")
+        list[str], typer.Argument(help="Photos, videos, folders, globs, or - for stdin.")
     ],
     style: common.StyleImage = None,
     preset: common.Preset = None,
@@ -62,6 +63,7 @@ def translate(
         ),
     ] = None,
     seed: common.Seed = None,
+    guide: translate_video.Guide = None,
     hires: common.Hires = False,
     output: Annotated[
         Path | None,
@@ -76,6 +78,8 @@ def translate(
     ] = None,
     fmt: common.Format = None,
     quality: common.Quality = 95,
+    crf: translate_video.Crf = translate_video.DEFAULT_CRF,
+    video_codec: translate_video.VideoCodec = None,
     overwrite: common.Overwrite = False,
     recursive: Annotated[
         bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")
@@ -105,7 +109,8 @@ def translate(
     quiet: common.Quiet = False,
     debug: common.Debug = False,
 ) -> None:
-    """Translate photos to another time of day (style image, preset, style code or random)."""
+    """Translate photos and videos to another time of day (style image, preset, style code,
+    random, or for videos a guide video)."""
     params = dict(locals())  # every option, to hand on to per-device worker processes
     with common.reported_errors(debug):
         if devices is not None:
@@ -134,6 +139,13 @@ def _translate(params: dict, on_progress=None) -> tuple[BatchReport, bool]:
     if output is not None and output_dir is not None:
         fail("give either --output or --output-dir, not both")
     items, problems = expand_inputs(inputs, recursive=p["recursive"], exclude=output_dir)
+    translate_video.check_video_options(
+        items,
+        guide=p["guide"],
+        output=output,
+        native_size=p["native_size"],
+        plain_resize=p["plain_resize"],
+    )
     model = common.load_model(p["weights"], p["enhancer"], device, p["fp32"], hires=p["hires"])
     choice = common.choose_style(
         model,
@@ -143,8 +155,12 @@ def _translate(params: dict, on_progress=None) -> tuple[BatchReport, bool]:
         random=p["random"],
         seed=p["seed"],
         inference_size=inference_size,
+        required=p["guide"] is None,
         max_pixels=p["max_pixels"],
     )
+    if p["guide"] is not None and choice is not None:
+        fail("give either --guide or another style option, not both")
+    labels = [translate_video.guide_label(p["guide"])] if choice is None else choice.labels
     render = common.Render(
         p["hires"],
         inference_size,
@@ -161,23 +177,38 @@ def _translate(params: dict, on_progress=None) -> tuple[BatchReport, bool]:
         for problem in problems:
             report.add(Outcome(problem.split(":")[0], "failed", error=problem))
     jobs = _drop_earlier_results(
-        _plan(items, choice.labels, output, output_dir, p["suffix"], fmt, report), quiet
+        _plan(items, labels, output, output_dir, p["suffix"], fmt, report), quiet
     )
     jobs = take(jobs, shard)
     pending = [job for job in jobs if not _already_done(job, overwrite, to_stdout, report)]
+    photos = [job for job in pending if not job.item.is_video]
+    clips = translate_video.ClipSettings(
+        render.spec,
+        None if choice is None else choice.codes,
+        p["guide"],
+        p["batch_size"] or translate_video.default_batch(model),
+        p["crf"],
+        p["video_codec"],
+        overwrite,
+        p["max_pixels"],
+        quiet,
+    )
     try:
-        _run(
-            model,
-            choice.codes,
-            pending,
-            render,
-            batch_size,
-            to_stdout,
-            p["max_pixels"],
-            quiet,
-            report,
-            on_progress,
-        )
+        if photos:
+            _run(
+                model,
+                choice.codes,
+                photos,
+                render,
+                batch_size,
+                to_stdout,
+                p["max_pixels"],
+                quiet,
+                report,
+                on_progress,
+            )
+        videos = [job for job in pending if job.item.is_video]
+        translate_video.translate_clips(model, videos, clips, report, on_progress)
     except KeyboardInterrupt:
         return report, True
     return report, False
@@ -188,7 +219,7 @@ def _plan(items, labels, output, output_dir, suffix, fmt, report) -> list[Job]:
     results = len(items) * len(labels)
     if output is not None and results != 1:
         fail(f"--output names one file but there are {results} results: use --output-dir")
-    if output is not None and str(output) != "-":
+    if output is not None and str(output) != "-" and not items[0].is_video:
         format_for_path(output)  # an unknown suffix is a usage error now, not after the work
     jobs: list[Job] = []
     for item in items:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"})
+"""Videos are translated frame by frame into an MP4 (`<stem><suffix>.mp4`)."""
 STDIN = "-"
 
 _OUTPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -29,6 +31,10 @@ class InputItem:
     @property
     def is_stdin(self) -> bool:
         return self.path == Path(STDIN)
+
+    @property
+    def is_video(self) -> bool:
+        return self.path.suffix.lower() in VIDEO_SUFFIXES
 
 
 def expand_inputs(
@@ -60,8 +66,9 @@ def output_path(
 ) -> Path:
     """`output` if given, else <output_dir or input's folder>/<relative parent>/<stem><suffix>.<ext>
 
-    ext is `fmt` (one of images.SUPPORTED_OUTPUT_FORMATS) or else the input's own suffix when
-    that is writable, else png. Raises ValueError rather than name an output over its own input.
+    ext is mp4 for a video; for a photo `fmt` (one of images.SUPPORTED_OUTPUT_FORMATS) or else
+    the input's own suffix when that is writable, else png. Raises ValueError rather than name
+    an output over its own input.
     """
     if output is not None:
         target = output
@@ -69,7 +76,8 @@ def output_path(
         raise ValueError(f"{STDIN}: reading from stdin needs an explicit output path")
     else:
         own = item.path.suffix
-        ext = fmt or (own[1:] if own.lower() in _OUTPUT_SUFFIXES else "png")
+        writable = own[1:] if own.lower() in _OUTPUT_SUFFIXES else "png"
+        ext = "mp4" if item.is_video else fmt or writable
         folder = output_dir / item.relative.parent if output_dir is not None else item.path.parent
         target = folder / f"{item.path.stem}{suffix}.{ext}"
     if not item.is_stdin and _same_file(target, item.path):
@@ -114,7 +122,7 @@ def _expand_spec(
         found = [
             InputItem(file, file.relative_to(path))
             for file in walk_files(path, problems, max_depth=None if recursive else 0, skip=skip)
-            if file.suffix.lower() in IMAGE_SUFFIXES | _UNSUPPORTED_SUFFIXES
+            if file.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES | _UNSUPPORTED_SUFFIXES
         ]
         if not found:
             problems.append(f"{spec}: no image files found")

@@ -1,0 +1,224 @@
+"""`hidt translate` on videos, end to end on tiny random weights: clips made here with PyAV
+(a moving pattern with sensor noise and a tone), translated, read back and checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from hidt_cli.io.video import VideoReader, read_frames
+from tests.conftest import make_photo, run_translate
+from tests.test_io_video import make_clip
+
+WIDTH, HEIGHT, FRAMES, RATE = 96, 64, 20, 10
+
+
+def pattern(index: int, rng: np.random.Generator, step: int = 3, noise: float = 6.0) -> np.ndarray:
+    """A textured scene moving `step` pixels a frame, with Gaussian sensor noise."""
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float64)
+    x = x + step * index
+    scene = np.stack(
+        [
+            128 + 70 * np.sin(x / 9) * np.cos(y / 13),
+            110 + 60 * np.sin(y / 6),
+            120 + 50 * np.sin((x + 2 * y) / 11),
+        ],
+        axis=-1,
+    )
+    return (scene + rng.normal(0, noise, scene.shape)).clip(0, 255).astype(np.uint8)
+
+
+def clip_at(path: Path, step: int = 3, frames: int = FRAMES, **options) -> Path:
+    rng = np.random.default_rng(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return make_clip(path, [pattern(i, rng, step) for i in range(frames)], rate=RATE, **options)
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    return clip_at(tmp_path / "in" / "clip.mp4", audio="aac")
+
+
+def streams(path: Path) -> dict:
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        return {
+            "codec": video.codec_context.name,
+            "pix_fmt": video.codec_context.pix_fmt,
+            "rate": video.average_rate,
+            "audio": [s.codec_context.name for s in container.streams.audio],
+        }
+
+
+def frame_times(path: Path) -> list[float]:
+    with VideoReader(path) as reader:
+        base = reader.info.time_base
+        return [float(frame.pts * base) for frame in reader.frames()]
+
+
+def test_a_clip_becomes_an_h264_mp4_with_its_frames_rate_sound_and_size(tiny_weights, clip):
+    result = run_translate(tiny_weights, clip, "--preset", "night")
+    assert result.exit_code == 0, result.output
+    out = clip.with_name("clip_night.mp4")
+    info = streams(out)
+    assert (info["codec"], info["pix_fmt"], info["rate"]) == ("h264", "yuv420p", RATE)
+    assert info["audio"] == ["aac"]
+    frames = list(read_frames(out))
+    assert len(frames) == FRAMES and frames[0].shape == (HEIGHT, WIDTH, 3)
+    assert frame_times(out) == pytest.approx(frame_times(clip), abs=1e-3)
+    assert "1 converted" in result.stderr
+    assert [p.name for p in clip.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def measures(frames: list[np.ndarray]) -> tuple[float, float]:
+    """Mean absolute change from frame to frame, and the jitter of the frames' mean
+    brightness (std after removing a linear trend)."""
+    stack = np.stack(frames).astype(np.float64)
+    change = np.abs(np.diff(stack, axis=0)).mean()
+    means = stack.mean(axis=(1, 2, 3))
+    t = np.arange(len(means))
+    return change, np.std(means - np.polyval(np.polyfit(t, means, 1), t))
+
+
+def test_a_still_camera_with_sensor_noise_gives_a_steady_result(tiny_weights, tmp_path):
+    still = clip_at(tmp_path / "still.mp4", step=0, frames=30)
+    result = run_translate(tiny_weights, still, "--preset", "night", "--crf", "12")
+    assert result.exit_code == 0, result.output
+    change_in, jitter_in = measures(list(read_frames(still)))
+    change_out, jitter_out = measures(list(read_frames(tmp_path / "still_night.mp4")))
+    assert change_out <= 2 * change_in, (change_in, change_out)
+    assert jitter_out <= jitter_in, (jitter_in, jitter_out)
+
+
+def test_rotation_is_kept_and_frames_stay_upright(tiny_weights, tmp_path):
+    phone = clip_at(tmp_path / "phone.mp4", frames=6, rotation=90)
+    result = run_translate(tiny_weights, phone, "--preset", "day")
+    assert result.exit_code == 0, result.output
+    with VideoReader(tmp_path / "phone_day.mp4") as reader:
+        info = reader.info
+        first = next(reader.frames()).rgb
+    assert (info.rotation, info.width, info.height) == (90, HEIGHT, WIDTH)
+    assert first.shape == (WIDTH, HEIGHT, 3)
+
+
+def test_variable_frame_rate_keeps_every_timestamp(tiny_weights, tmp_path):
+    ticks = [0, 1, 2, 5, 6, 10, 11, 12]  # in 1/20 s: gaps where frames were dropped
+    vfr = clip_at(tmp_path / "vfr.mp4", frames=len(ticks), pts=ticks, time_base=Fraction(1, 20))
+    result = run_translate(tiny_weights, vfr, "--style-code=-0.5,-1,-1")
+    assert result.exit_code == 0, result.output
+    assert frame_times(tmp_path / "vfr_style.mp4") == pytest.approx([t / 20 for t in ticks])
+
+
+def test_photos_and_videos_mixed_in_a_folder(tiny_weights, tmp_path):
+    src = tmp_path / "mixed"
+    clip_at(src / "a.mp4", frames=5)
+    clip_at(src / "sub" / "b.mov", frames=4, container="mov")
+    Image.fromarray(make_photo()).save(src / "p.png")
+    out = tmp_path / "out"
+    result = run_translate(tiny_weights, src, "-r", "--preset", "night", "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    made = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert made == ["a_night.mp4", "p_night.png", "sub/b_night.mp4"]
+    assert len(list(read_frames(out / "sub" / "b_night.mp4"))) == 4
+    assert "3 converted" in result.stderr
+    rerun = run_translate(tiny_weights, src, "-r", "--preset", "night", "--output-dir", out)
+    assert rerun.exit_code == 0 and "3 skipped" in rerun.stderr
+
+
+def test_a_truncated_clip_is_named_and_the_others_still_convert(tiny_weights, tmp_path):
+    src = tmp_path / "batch"
+    whole = clip_at(src / "good.mp4", frames=8)
+    noisy = clip_at(tmp_path / "noisy.mp4", frames=20)
+    data = noisy.read_bytes()
+    (src / "cut.mp4").write_bytes(data[: len(data) // 2])
+    Image.fromarray(make_photo()).save(src / "p.jpg")
+    result = run_translate(tiny_weights, src, "--preset", "night", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert (report["converted"], report["failed"]) == (2, 1)
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "cut.mp4" in errors[0] and "truncated" in errors[0]
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in src.iterdir()) == [
+        "cut.mp4",
+        "good.mp4",
+        "good_night.mp4",
+        "p.jpg",
+        "p_night.jpg",
+    ]
+    assert len(list(read_frames(whole.with_name("good_night.mp4")))) == 8
+
+
+def test_a_guide_video_styles_the_clip_frame_by_frame(tiny_weights, clip, tmp_path):
+    guide = clip_at(tmp_path / "sunset.mp4", step=-2, frames=12)
+    result = run_translate(tiny_weights, clip, "--guide", guide)
+    assert result.exit_code == 0, result.output
+    assert len(list(read_frames(clip.with_name("clip_sunset.mp4")))) == FRAMES
+
+
+def test_random_styles_give_one_clip_each(tiny_weights, clip):
+    result = run_translate(tiny_weights, clip, "--random", "2", "--seed", "1")
+    assert result.exit_code == 0, result.output
+    first, second = (list(read_frames(clip.with_name(f"clip_random{i}.mp4"))) for i in (0, 1))
+    assert len(first) == len(second) == FRAMES and not np.array_equal(first[5], second[5])
+
+
+def test_a_missing_encoder_is_one_line_and_exit_4(tiny_weights, clip):
+    result = run_translate(tiny_weights, clip, "--preset", "night", "--video-codec", "nope264")
+    assert result.exit_code == 4, result.output
+    assert result.stderr.count("\n") == 1 and "nope264" in result.stderr
+    assert sorted(p.name for p in clip.parent.iterdir()) == ["clip.mp4"]
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (["--preset", "day", "--native-size"], "for photos"),
+        (["--preset", "day", "-o", "-"], "stdout"),
+        (["--preset", "day", "-o", "out.mkv"], ".mp4"),
+        (["--guide", "g.mp4", "--preset", "day"], "not both"),
+    ],
+)
+def test_video_usage_errors(tiny_weights, clip, options, words):
+    result = run_translate(tiny_weights, clip, *options)
+    assert result.exit_code == 2 and words in result.stderr, result.output
+
+
+def test_a_guide_does_not_style_photos(tiny_weights, photo, clip):
+    result = run_translate(tiny_weights, photo, clip, "--guide", clip)
+    assert result.exit_code == 2 and "--guide" in result.stderr
+
+
+def test_interrupting_a_clip_leaves_no_partial_output_and_a_rerun_redoes_it(tiny_weights, tmp_path):
+    rng = np.random.default_rng(0)
+    frames = [np.roll(make_photo(320, 240), 4 * i, axis=1) for i in range(200)]
+    frames = [(f + rng.normal(0, 4, f.shape)).clip(0, 255).astype(np.uint8) for f in frames]
+    clip = make_clip(tmp_path / "long.mp4", frames, rate=25)
+    command = [
+        *(sys.executable, "-m", "hidt_cli", "translate", str(clip), "--preset", "night"),
+        *("--weights", str(tiny_weights), "--device", "cpu", "--inference-size", "64", "--quiet"),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not [p for p in tmp_path.iterdir() if ".tmp" in p.name]:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]
+    rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(list(read_frames(tmp_path / "long_night.mp4"))) == 200
