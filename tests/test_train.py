@@ -196,34 +196,21 @@ def test_enhancer_training_gives_weights_for_hires(photos, tmp_path):
         Image.fromarray(make_photo(300, 200, seed=i)).save(hires_photos / f"h{i}.jpg")
     config = tmp_path / "enh.json"
     config.write_text(json.dumps(TINY_ENHANCER_TRAIN))
-    result = runner.invoke(
-        app,
-        [
-            "train-enhancer",
-            str(hires_photos),
-            "--out",
-            str(run),
-            "--generator",
-            str(run / "generator.safetensors"),
-            "--config",
-            str(config),
-            "--steps",
-            "3",
-            "--size",
-            "32",
-            "--batch-size",
-            "2",
-            "--sample-every",
-            "3",
-            "--device",
-            "cpu",
-            "-q",
-        ],
-    )
+    generator = run / "generator.safetensors"
+
+    def train_enhancer(*args):
+        command = ["train-enhancer", hires_photos, "--out", run, "--generator", generator]
+        options = ["--size", "32", "--batch-size", "2", "--device", "cpu", "-q"]
+        return runner.invoke(app, [*map(str, command), *options, *map(str, args)])
+
+    result = train_enhancer("--config", config, "--steps", "3", "--sample-every", "3")
     assert result.exit_code == 0, result.output
     assert (run / "enhancer_samples" / "step_0000003.png").is_file()
+    resumed = train_enhancer("--resume", "--steps", "4")
+    assert resumed.exit_code == 0, resumed.output
     model = hidt_cli.load(run, device="cpu")
     assert model.enhancer is not None and model.enhancer.config.features == 8
+    assert model.info.enhancer.provenance["trained_steps"] == 4
     out = model.translate(make_photo(), "night", hires=True, inference_size=32, native_size=True)
     assert out.size == (192, 128)
 
@@ -245,24 +232,31 @@ SYNC_CHECK = """
 import dataclasses, json, sys, torch, torch.distributed as dist
 from pathlib import Path
 from hidt_cli.train.config import Phase, TranslatorTrainConfig, from_dict
-from hidt_cli.train.runtime import setup_runtime
+from hidt_cli.train.runtime import Checkpoint, setup_runtime
 from hidt_cli.train.translator import TranslatorTrainer
 settings = {**dataclasses.asdict(TranslatorTrainConfig()), **json.loads(sys.argv[1])}
 config = dataclasses.replace(from_dict(TranslatorTrainConfig, settings), phases=(Phase(2, 32, 2),))
 runtime = setup_runtime("cpu")
-trainer = TranslatorTrainer(config, Path(sys.argv[2]), Path(sys.argv[3]), runtime)
+out = Path(sys.argv[3])
+def report(label, value):
+    gathered = [torch.zeros(1, dtype=torch.float64) for _ in range(runtime.world_size)]
+    dist.all_gather(gathered, torch.tensor([float(value)], dtype=torch.float64))
+    if runtime.is_main:
+        print(label, *[float(g) for g in gathered])
+trainer = TranslatorTrainer(config, Path(sys.argv[2]), out, runtime)
+report("DRAWS", torch.rand(()))
 trainer.run()
-total = torch.tensor([sum(p.detach().double().sum() for p in trainer.generator.parameters())])
-gathered = [torch.zeros(1, dtype=torch.float64) for _ in range(runtime.world_size)]
-dist.all_gather(gathered, total)
-if runtime.is_main:
-    print("CHECKSUMS", *[float(g) for g in gathered])
+report("CHECKSUMS", sum(p.detach().double().sum() for p in trainer.generator.parameters()))
+resumed = TranslatorTrainer(config, Path(sys.argv[2]), out, runtime)
+resumed.resume(Checkpoint.read(out / "checkpoint.pt"))
+report("RESUMED_DRAWS", torch.rand(()))
 """
 
 
 def test_two_process_run_keeps_the_ranks_in_sync(photos, tmp_path):
     """torchrun with two CPU processes (gloo): gradients are averaged, so every rank ends
-    with the same weights, and only rank 0 writes the run folder."""
+    with the same weights, and only rank 0 writes the run folder; yet each rank draws its own
+    random numbers (styles), also after a resume."""
     import subprocess
     import sys
 
@@ -281,9 +275,12 @@ def test_two_process_run_keeps_the_ranks_in_sync(photos, tmp_path):
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("CHECKSUMS"))
-    first, second = (float(v) for v in line.split()[1:])
+    reported = {ln.split()[0]: ln.split()[1:] for ln in result.stdout.splitlines()}
+    first, second = (float(v) for v in reported["CHECKSUMS"])
     assert first == second
+    for label in ("DRAWS", "RESUMED_DRAWS"):
+        first, second = (float(v) for v in reported[label])
+        assert first != second, label
     assert (tmp_path / "run" / "generator.safetensors").is_file()
 
 

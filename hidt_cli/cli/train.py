@@ -13,10 +13,9 @@ import typer
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
 from hidt_cli.train.config import EnhancerTrainConfig, Phase, TranslatorTrainConfig, from_dict
-from hidt_cli.train.enhancer import CHECKPOINT as ENHANCER_CHECKPOINT
 from hidt_cli.train.enhancer import EnhancerTrainer
-from hidt_cli.train.runtime import load_checkpoint, setup_runtime
-from hidt_cli.train.translator import CHECKPOINT, TranslatorTrainer
+from hidt_cli.train.runtime import Checkpoint, setup_runtime
+from hidt_cli.train.translator import TranslatorTrainer
 from hidt_cli.weights import load as load_weights
 from hidt_cli.weights import resolve
 
@@ -57,16 +56,35 @@ def parse_curriculum(text: str) -> tuple[Phase, ...]:
 def build_config(
     base: TranslatorTrainConfig | EnhancerTrainConfig, config_file: Path | None, **overrides
 ):
-    """Defaults ← the JSON file ← command-line options that were given."""
+    """Defaults (or a resumed run's settings) ← the JSON file ← command-line options that were
+    given."""
     config = base
     if config_file is not None:
         try:
             data = json.loads(config_file.read_text())
-            config = from_dict(type(base), {**dataclasses.asdict(base), **data})
+            config = from_dict(type(base), _merged(dataclasses.asdict(base), data))
         except (OSError, ValueError, TypeError) as exc:
             fail(f"{config_file}: {exc}")
     given = {k: v for k, v in overrides.items() if v is not None}
     return dataclasses.replace(config, **given)
+
+
+def _merged(base: dict, changes: dict) -> dict:
+    """Nested settings merged key by key, so that {"losses": {"paired": 5}} changes one λ of a
+    resumed run and keeps the others."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            value = _merged(base[key], value)
+        merged[key] = value
+    return merged
+
+
+def _saved_run(path: Path) -> Checkpoint:
+    """The checkpoint to resume, read once for both its settings and its state."""
+    if not path.is_file():
+        fail(f"{path}: no checkpoint to resume from", common.EXIT_INPUT)
+    return Checkpoint.read(path)
 
 
 def train(
@@ -87,6 +105,15 @@ def train(
     ] = None,
     classes: Annotated[
         Path | None, typer.Option(help="CSV file,class for balanced sampling and presets.")
+    ] = None,
+    pairs: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="JSON {scene: \\[frame, ...]} of fixed-camera frames in DATA: adds the paired "
+            "term (weight losses.paired, 10 unless set; kept by --resume).",
+        ),
     ] = None,
     balance: Annotated[bool, typer.Option(help="Draw each daytime class equally often.")] = True,
     seed: Seed = None,
@@ -109,18 +136,12 @@ def train(
         phases = parse_curriculum(curriculum) if curriculum else None
         if steps is not None:
             phases = (Phase(steps, crop, batch_size),)
-        checkpoint = out / CHECKPOINT
-        base = TranslatorTrainConfig()
-        if resume:
-            if not checkpoint.is_file():
-                fail(f"{checkpoint}: no checkpoint to resume from", common.EXIT_INPUT)
-            base = from_dict(
-                TranslatorTrainConfig, json.loads(load_checkpoint(checkpoint)["config"])
-            )
+        saved = _saved_run(out / TranslatorTrainer.CHECKPOINT) if resume else None
         config = build_config(
-            base,
+            saved.config(TranslatorTrainConfig) if saved else TranslatorTrainConfig(),
             config_file,
             phases=phases,
+            pairs=str(pairs.resolve()) if pairs else None,
             seed=seed,
             workers=workers,
             log_every=log_every,
@@ -132,8 +153,8 @@ def train(
         runtime = setup_runtime(device, fp32)
         out.mkdir(parents=True, exist_ok=True)
         trainer = TranslatorTrainer(config, data, out, runtime, masks_root=masks, class_csv=classes)
-        if resume:
-            trainer.resume(checkpoint)
+        if saved is not None:
+            trainer.resume(saved)
         elif init is not None:
             trainer.init_generator(load_weights(resolve(init, "generator"), "generator").state)
         if runtime.is_main:
@@ -144,10 +165,16 @@ def train(
 
 def _announce(trainer, masks: Path | None, quiet: bool) -> None:
     known = sum(c is not None for c in trainer.classes)
+    scenes = trainer.scenes
     common.note(
         f"{len(trainer.photos)} photos ({known} with a daytime class from their names); "
         f"device {trainer.runtime.device} × {trainer.runtime.world_size}; "
-        + ("segmentation losses on" if masks else "no masks: segmentation losses off"),
+        + ("segmentation losses on" if masks else "no masks: segmentation losses off")
+        + (
+            f"; paired term on: {sum(map(len, scenes))} frames of {len(scenes)} scenes"
+            if scenes
+            else ""
+        ),
         quiet,
     )
 
@@ -196,14 +223,9 @@ def train_enhancer(
 ) -> None:
     """Train the enhancer G_enh on high-resolution photos with a trained generator."""
     with common.reported_errors(debug):
-        checkpoint = out / ENHANCER_CHECKPOINT
-        base = EnhancerTrainConfig()
-        if resume:
-            if not checkpoint.is_file():
-                fail(f"{checkpoint}: no checkpoint to resume from", common.EXIT_INPUT)
-            base = from_dict(EnhancerTrainConfig, json.loads(load_checkpoint(checkpoint)["config"]))
+        saved = _saved_run(out / EnhancerTrainer.CHECKPOINT) if resume else None
         config = build_config(
-            base,
+            saved.config(EnhancerTrainConfig) if saved else EnhancerTrainConfig(),
             config_file,
             steps=steps,
             batch=batch_size,
@@ -222,8 +244,8 @@ def train_enhancer(
         trainer = EnhancerTrainer(
             config, generator_net, data, out, runtime, vgg_weights=vgg_weights
         )
-        if resume:
-            trainer.resume(checkpoint)
+        if saved is not None:
+            trainer.resume(saved)
         if runtime.is_main:
             common.note(
                 f"{len(trainer.photos)} photos; device {runtime.device} × {runtime.world_size}; "

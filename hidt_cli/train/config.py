@@ -27,6 +27,12 @@ class LossWeights:
     reconstructions 1, the balance that HiDT's ancestor MUNIT found to keep content while the
     adversarial terms (1) push towards realistic lighting; L_dist (1) keeps encoded styles near
     the N(0, I) prior that random styles are drawn from; segmentation (1) only acts with masks.
+
+    The paired term (0: off) compares a generated image with a real photo, as the image
+    reconstructions do, so pairs of frames (`TranslatorTrainConfig.pairs`) given without a
+    weight get theirs, PAIRED_WEIGHT: as strong as each of them and no stronger, since its
+    pairs come from a few fixed cameras, which the generator must not fit at the expense of
+    the other photos.
     """
 
     rec: float = 10.0
@@ -40,6 +46,10 @@ class LossWeights:
     seg: float = 1.0
     adv: float = 1.0
     adv_cond: float = 1.0
+    paired: float = 0.0
+
+
+PAIRED_WEIGHT = 10.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,11 @@ class TranslatorTrainConfig:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     balance: bool = True
     """Draw each daytime class (from file names) equally often."""
+    pairs: str | None = None
+    """JSON file {scene: [frame, ...]} naming frames of fixed cameras (paths under the data
+    folder) for the paired term; frames missing from the data folder are left out."""
+    paired_every: int = 1
+    """Add the paired term at every n-th step only, to bound its cost."""
     seed: int = 0
     log_every: int = 50
     sample_every: int = 1000
@@ -81,6 +96,20 @@ class TranslatorTrainConfig:
                 return i, phase
             start += phase.steps
         return len(self.phases) - 1, self.phases[-1]
+
+    @property
+    def uses_pairs(self) -> bool:
+        """Whether the paired term is on."""
+        return self.pairs is not None and self.losses.paired > 0
+
+
+def with_paired_weight(config: TranslatorTrainConfig) -> TranslatorTrainConfig:
+    """Pairs given without a paired weight get PAIRED_WEIGHT."""
+    if config.pairs is None or config.losses.paired:
+        return config
+    return dataclasses.replace(
+        config, losses=dataclasses.replace(config.losses, paired=PAIRED_WEIGHT)
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ where no target exists, so only the adversarial term trains G_enh.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,26 +23,28 @@ from hidt_cli.models.discriminators import MultiScaleDiscriminator
 from hidt_cli.photosets import find_photos
 from hidt_cli.pipeline import to_uint8
 from hidt_cli.train import losses
-from hidt_cli.train.config import EnhancerTrainConfig, from_dict, to_json
+from hidt_cli.train.config import EnhancerTrainConfig
 from hidt_cli.train.data import HiresCrops, make_loader
 from hidt_cli.train.perceptual import VGGPerceptualLoss
 from hidt_cli.train.runtime import (
+    Checkpointed,
     RunLog,
     Runtime,
     broadcast_parameters,
-    load_checkpoint,
-    restore_training_state,
-    save_checkpoint,
     seed_everything,
-    training_state,
 )
 from hidt_cli.weights import save_safetensors
 
-CHECKPOINT = "enhancer_checkpoint.pt"
+CROPS = hires.SHIFTS**2
+"""Shifted medium crops per photo in the inference scheme."""
 
 
-class EnhancerTrainer:
+class EnhancerTrainer(Checkpointed):
     """Owns G_enh, its discriminator and optimisers; the generator is frozen."""
+
+    CHECKPOINT = "enhancer_checkpoint.pt"
+    WEIGHTS = "enhancer.safetensors"
+    NETWORK = "enhancer"
 
     def __init__(
         self,
@@ -61,7 +62,7 @@ class EnhancerTrainer:
             out_dir,
             data_root,
         )
-        seed_everything(config.seed)
+        seed_everything(config.seed, runtime.rank)
         device = runtime.device
         self.generator = generator.to(device).eval().requires_grad_(False)
         self.enhancer = Enhancer(config.enhancer).to(device)
@@ -90,7 +91,7 @@ class EnhancerTrainer:
             shape = hires.inference_shape(*photos_255.shape[-2:], size)
             styles = g.encode_style(hires.resize_255(photos_255, shape, "bicubic") / 127.5 - 1)
         with self.runtime.autocast():
-            translated, _ = g.decode(g.encode_content(crops), styles.repeat_interleave(16, 0))
+            translated, _ = g.decode(g.encode_content(crops), styles.repeat_interleave(CROPS, 0))
         merged = hires.merge_input(translated.float())
         h, w = merged.shape[-2:]
         targets = hires.resize_255(photos_255, (4 * h, 4 * w), "bicubic") / 127.5 - 1
@@ -165,7 +166,7 @@ class EnhancerTrainer:
                 self.save()
         self.save()
 
-    def _parts(self) -> dict:
+    def parts(self) -> dict:
         return {
             "enhancer": self.enhancer,
             "dis": self.dis,
@@ -173,33 +174,8 @@ class EnhancerTrainer:
             "opt_d": self.opt_d,
         }
 
-    def save(self) -> None:
-        if not self.runtime.is_main:
-            return
-        save_checkpoint(
-            self.out_dir / CHECKPOINT,
-            training_state(to_json(self.config), self.step, self._parts()),
-        )
-        provenance = {
-            "trained_steps": self.step,
-            "data": str(self.data_root),
-            "photos": len(self.photos),
-            "config": to_json(self.config),
-        }
-        save_safetensors(
-            self.out_dir / "enhancer.safetensors",
-            self.enhancer,
-            "enhancer",
-            provenance=provenance,
-            half=True,
-        )
-
-    def resume(self, path: Path) -> None:
-        state = load_checkpoint(path)
-        saved = from_dict(EnhancerTrainConfig, json.loads(state["config"]))
-        if saved.enhancer != self.config.enhancer:
-            raise ValueError(f"{path}: was trained with a different enhancer size")
-        self.step = restore_training_state(state, self._parts())
+    def export(self, path: Path) -> None:
+        save_safetensors(path, self.enhancer, "enhancer", provenance=self.provenance(), half=True)
 
     @torch.no_grad()
     def write_sample(self, photo_255: torch.Tensor) -> Path | None:

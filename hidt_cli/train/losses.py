@@ -69,3 +69,10 @@ class StylePool:
 def segmentation(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of the decoder's segmentation channels against class-index masks."""
     return F.cross_entropy(logits.float(), masks)
+
+
+def masked_l1(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference over the pixels a B×1×H×W mask keeps, so that leaving pixels
+    out does not also weaken the term on the rest."""
+    difference = (output.float() - target.float()).abs() * mask
+    return difference.sum() / (mask.sum() * output.shape[1]).clamp_min(1)

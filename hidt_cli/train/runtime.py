@@ -1,5 +1,5 @@
 """What both trainers share: device and multi-GPU set-up, gradient averaging, seeding,
-atomic checkpoints and the JSON-lines log."""
+atomic checkpoints with saving and resuming, and the JSON-lines log."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 import torch
 import torch.distributed as dist
 
-from hidt_cli.pipeline import native_bf16, pick_device
+from hidt_cli.devices import native_bf16, pick_device
+from hidt_cli.train.config import from_dict, to_json
+
+ConfigT = TypeVar("ConfigT")
 
 
 @dataclass
@@ -72,6 +76,8 @@ def broadcast_parameters(module: torch.nn.Module, runtime: Runtime) -> None:
 
 
 def seed_everything(seed: int, rank: int = 0) -> None:
+    """Each rank its own stream, so that ranks draw different random styles (their weights
+    agree anyway: rank 0's are broadcast)."""
     torch.manual_seed(seed + rank)
 
 
@@ -86,28 +92,88 @@ def save_checkpoint(path: Path, payload: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def load_checkpoint(path: Path) -> dict:
-    """Checkpoints hold only tensors, numbers and strings: load them without unpickling code."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+@dataclass(frozen=True)
+class Checkpoint:
+    """A resumable checkpoint, read once: the command line takes the run's settings from it,
+    the trainer its state."""
+
+    path: Path
+    state: dict
+
+    @classmethod
+    def read(cls, path: Path) -> Checkpoint:
+        """Checkpoints hold only tensors, numbers and strings: load them without unpickling
+        code."""
+        return cls(path, torch.load(path, map_location="cpu", weights_only=True))
+
+    def config(self, kind: type[ConfigT]) -> ConfigT:
+        return from_dict(kind, json.loads(self.state["config"]))
 
 
-def training_state(config_json: str, step: int, parts: dict) -> dict:
-    """A resumable checkpoint: the config, the step, the RNG and the state dict of every
-    named network and optimiser."""
-    return {
-        "config": config_json,
-        "step": step,
-        "rng": rng_state(),
-        **{name: part.state_dict() for name, part in parts.items()},
-    }
+class Checkpointed:
+    """Saving and resuming, shared by both trainers. A checkpoint holds the config (JSON), the
+    step, the RNG state, the state dict of every part and any `extra_state`.
 
+    A subclass sets the file names, NETWORK (the config field that fixes the trained network's
+    shape, which a resumed run must keep), `parts` (networks and optimisers by name) and
+    `export` (the weights-only file)."""
 
-def restore_training_state(state: dict, parts: dict) -> int:
-    """Load what `training_state` saved into the same named parts; returns the step."""
-    for name, part in parts.items():
-        part.load_state_dict(state[name])
-    set_rng_state(state["rng"])
-    return int(state["step"])
+    CHECKPOINT: ClassVar[str]
+    WEIGHTS: ClassVar[str]
+    NETWORK: ClassVar[str]
+    config: Any
+    runtime: Runtime
+    out_dir: Path
+    data_root: Path
+    photos: list[Path]
+    step: int
+
+    def parts(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def export(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def extra_state(self) -> dict:
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        """Restore what `extra_state` saved."""
+
+    def state(self) -> dict:
+        return {
+            "config": to_json(self.config),
+            "step": self.step,
+            "rng": rng_state(),
+            **{name: part.state_dict() for name, part in self.parts().items()},
+            **self.extra_state(),
+        }
+
+    def save(self) -> None:
+        """The full checkpoint (to resume) and the weights alone (to use), on the main rank."""
+        if not self.runtime.is_main:
+            return
+        save_checkpoint(self.out_dir / self.CHECKPOINT, self.state())
+        self.export(self.out_dir / self.WEIGHTS)
+
+    def resume(self, checkpoint: Checkpoint) -> None:
+        saved = checkpoint.config(type(self.config))
+        if getattr(saved, self.NETWORK) != getattr(self.config, self.NETWORK):
+            raise ValueError(f"{checkpoint.path}: was trained with a different {self.NETWORK} size")
+        for name, part in self.parts().items():
+            part.load_state_dict(checkpoint.state[name])
+        restore_rng(checkpoint.state["rng"], self.runtime.rank)
+        self.step = int(checkpoint.state["step"])
+        self.load_extra_state(checkpoint.state)
+
+    def provenance(self) -> dict:
+        """What the exported weights were trained on and with."""
+        return {
+            "trained_steps": self.step,
+            "data": str(self.data_root),
+            "photos": len(self.photos),
+            "config": to_json(self.config),
+        }
 
 
 def rng_state() -> dict:
@@ -117,10 +183,14 @@ def rng_state() -> dict:
     return state
 
 
-def set_rng_state(state: dict) -> None:
+def restore_rng(state: dict, rank: int) -> None:
+    """The checkpoint holds rank 0's RNG state; the other ranks derive their own from it, so
+    that they keep drawing different random styles after a resume."""
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+    if rank:
+        seed_everything(int(torch.randint(2**62, ())), rank)
 
 
 class RunLog:

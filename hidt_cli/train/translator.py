@@ -7,12 +7,12 @@ One step, for a batch x whose photos lend each other their styles (x' = x rolled
   decode (c̃, s) → cycle L_cyc and (c_r, s) → L_rec^r
   L_dist on a pool of recent style codes; LSGAN terms from an unconditional and a
   style-conditional discriminator on x̃ and x_r; segmentation terms when masks are given.
-The three decodes and the two re-encodes each run as one batch.
+The three decodes and the two re-encodes each run as one batch. With pairs of frames of fixed
+cameras (train/pairs.py), the paired term adds L1(G(E_c(A), E_s(B)), B) where the view agrees.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,21 +30,18 @@ from hidt_cli.photosets import classes_for, find_photos
 from hidt_cli.pipeline import to_uint8
 from hidt_cli.styles import sample_prior
 from hidt_cli.train import losses
-from hidt_cli.train.config import TranslatorTrainConfig, from_dict, to_json
+from hidt_cli.train.config import Phase, TranslatorTrainConfig, with_paired_weight
 from hidt_cli.train.data import PhotoCrops, balanced_weights, make_loader
+from hidt_cli.train.pairs import ScenePairCrops, change_mask, read_scenes
 from hidt_cli.train.runtime import (
+    Checkpointed,
     RunLog,
     Runtime,
     broadcast_parameters,
-    load_checkpoint,
-    restore_training_state,
-    save_checkpoint,
     seed_everything,
-    training_state,
 )
 from hidt_cli.weights import save_safetensors
 
-CHECKPOINT = "checkpoint.pt"
 SAMPLE_PHOTOS = 4
 SAMPLE_PRIOR_STYLES = 4
 STANDARDISE_PHOTOS = 64
@@ -54,8 +51,12 @@ def _cat(contents: list[Content]) -> Content:
     return Content(*(torch.cat(parts) for parts in zip(*contents, strict=True)))
 
 
-class TranslatorTrainer:
+class TranslatorTrainer(Checkpointed):
     """Owns the networks, optimisers and data of one translator training run."""
+
+    CHECKPOINT = "checkpoint.pt"
+    WEIGHTS = "generator.safetensors"
+    NETWORK = "generator"
 
     def __init__(
         self,
@@ -67,12 +68,13 @@ class TranslatorTrainer:
         masks_root: Path | None = None,
         class_csv: Path | None = None,
     ) -> None:
+        config = with_paired_weight(config)
         self.config = config
         self.runtime = runtime
         self.out_dir = out_dir
         self.data_root = data_root
         self.masks_root = masks_root
-        seed_everything(config.seed)
+        seed_everything(config.seed, runtime.rank)
         device = runtime.device
         fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
         self.generator = Generator(config.generator).to(device, memory_format=fmt)
@@ -103,30 +105,45 @@ class TranslatorTrainer:
         self.pool = losses.StylePool(config.style_pool)
         self.step = 0
         self.photos = find_photos(data_root)
-        self.classes = classes_for(self.photos, data_root)
-        if class_csv is not None:
-            self.classes = classes_for(self.photos, data_root, csv=class_csv)
+        self.classes = classes_for(self.photos, data_root, csv=class_csv)
+        self.scenes = (
+            read_scenes(Path(config.pairs), self.photos, data_root) if config.uses_pairs else []
+        )
         self.log = RunLog(out_dir / "log.jsonl", runtime.is_main)
         self._forward_g = self._compiled(self._generator_losses)
         self._standardise_style_codes()
 
     # ---------------------------------------------------------------- data
 
-    def _loader(self, phase):
+    def _shorter_sides(self, crop: int) -> tuple[int, int]:
         low, high = self.config.shorter_side_scale
+        return crop, max(crop, int(crop * high / low))
+
+    def _loader(self, phase: Phase):
         dataset = PhotoCrops(
             self.photos,
             crop=phase.crop,
-            shorter_side=(phase.crop, max(phase.crop, int(phase.crop * high / low))),
+            shorter_side=self._shorter_sides(phase.crop),
             masks_root=self.masks_root,
             photos_root=self.data_root,
         )
         weights = None
         if self.config.balance and any(c is not None for c in self.classes):
             weights = balanced_weights(self.classes)
+        return self._endless(dataset, phase.batch, weights)
+
+    def _pair_batches(self, phase: Phase):
+        """Endless batches of frame pairs at the phase's crop and batch size; None without the
+        paired term."""
+        if not self.scenes:
+            return None
+        dataset = ScenePairCrops(self.scenes, phase.crop, self._shorter_sides(phase.crop))
+        return iter(self._endless(dataset, phase.batch))
+
+    def _endless(self, dataset, batch: int, weights: torch.Tensor | None = None):
         return make_loader(
             dataset,
-            batch_size=phase.batch,
+            batch_size=batch,
             balanced_weights=weights,
             workers=self.config.workers,
             seed=self.config.seed + self.step,
@@ -196,11 +213,28 @@ class TranslatorTrainer:
             terms["seg"] = losses.segmentation(seg_logits, masks.repeat(3, 1, 1))
         return terms, fakes, fake_styles, style
 
-    def train_step(self, x: torch.Tensor, masks: torch.Tensor | None = None) -> dict[str, float]:
-        """One discriminator and one generator update; returns the losses as floats."""
+    def _paired_term(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """L1 between frame B and frame A's content decoded with B's style, where the two
+        frames show the same scene (the mask is computed in float32, outside autocast)."""
+        mask = change_mask(a, b)
+        g = self.generator
+        with self.runtime.autocast():
+            decoded, _ = g.decode(g.encode_content(a), g.encode_style(b))
+        return losses.masked_l1(decoded, b, mask)
+
+    def train_step(
+        self,
+        x: torch.Tensor,
+        masks: torch.Tensor | None = None,
+        pair: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> dict[str, float]:
+        """One discriminator and one generator update; returns the losses as floats. `pair`
+        (frames A, B of fixed cameras) adds the paired term, which trains the generator only."""
         rt = self.runtime
         with rt.autocast():
             terms, fakes, fake_styles, style = self._forward_g(x, masks)
+        if pair is not None:
+            terms["paired"] = self._paired_term(*pair)
         # Discriminators first, on detached fakes; a real photo paired with another photo's
         # style counts as fake for the conditional one, so it must look at the style.
         self.opt_d.zero_grad(set_to_none=True)
@@ -238,14 +272,13 @@ class TranslatorTrainer:
             index, phase = cfg.phase_at(self.step)
             phase_end = sum(p.steps for p in cfg.phases[: index + 1])
             loader = iter(self._loader(phase))
+            pairs = self._pair_batches(phase)
             started, seen = time.monotonic(), 0
             while self.step < phase_end:
                 batch = next(loader)
-                x = batch["image"].to(device, non_blocking=True)
-                if device.type == "cuda":
-                    x = x.contiguous(memory_format=torch.channels_last)
+                x = self._on_device(batch["image"])
                 masks = batch["mask"].to(device) if "mask" in batch else None
-                values = self.train_step(x, masks)
+                values = self.train_step(x, masks, self._next_pair(pairs))
                 seen += len(x) * self.runtime.world_size
                 on_step(self.step, values)
                 if self.step % cfg.log_every == 0 or self.step == phase_end:
@@ -266,9 +299,24 @@ class TranslatorTrainer:
         self.save()
         self.write_samples()
 
+    def _on_device(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.to(self.runtime.device, non_blocking=True)
+        if self.runtime.device.type == "cuda":
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images
+
+    def _next_pair(self, pairs) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """A batch of frame pairs when the paired term is due at this step. Due at the steps
+        that end on a multiple of `paired_every`, so a log interval that is a multiple of it
+        always logs the term."""
+        if pairs is None or (self.step + 1) % self.config.paired_every:
+            return None
+        batch = next(pairs)
+        return self._on_device(batch["a"]), self._on_device(batch["b"])
+
     # ---------------------------------------------------------------- state
 
-    def _parts(self) -> dict:
+    def parts(self) -> dict:
         return {
             "generator": self.generator,
             "dis": self.dis,
@@ -277,26 +325,11 @@ class TranslatorTrainer:
             "opt_d": self.opt_d,
         }
 
-    def state(self) -> dict:
+    def extra_state(self) -> dict:
         pool = self.pool.codes if self.pool.codes is not None else torch.empty(0)
-        return {
-            **training_state(to_json(self.config), self.step, self._parts()),
-            "style_pool": pool,
-        }
+        return {"style_pool": pool}
 
-    def save(self) -> None:
-        """Full checkpoint (resume) and the generator alone in our weights format (use)."""
-        if not self.runtime.is_main:
-            return
-        save_checkpoint(self.out_dir / CHECKPOINT, self.state())
-        self.export(self.out_dir / "generator.safetensors")
-
-    def resume(self, path: Path) -> None:
-        state = load_checkpoint(path)
-        saved = from_dict(TranslatorTrainConfig, json.loads(state["config"]))
-        if saved.generator != self.config.generator:
-            raise ValueError(f"{path}: was trained with a different generator size")
-        self.step = restore_training_state(state, self._parts())
+    def load_extra_state(self, state: dict) -> None:
         if state["style_pool"].numel():
             self.pool.codes = state["style_pool"].to(self.runtime.device)
 
@@ -308,14 +341,13 @@ class TranslatorTrainer:
     def export(self, path: Path, half: bool = True) -> None:
         """The generator with presets (mean style code per daytime class) and provenance."""
         presets = class_presets(self.generator, self.photos, self.classes, self.runtime)
-        provenance = {
-            "trained_steps": self.step,
-            "data": str(self.data_root),
-            "photos": len(self.photos),
-            "config": to_json(self.config),
-        }
         save_safetensors(
-            path, self.generator, "generator", presets=presets, provenance=provenance, half=half
+            path,
+            self.generator,
+            "generator",
+            presets=presets,
+            provenance=self.provenance(),
+            half=half,
         )
 
     # ---------------------------------------------------------------- samples
