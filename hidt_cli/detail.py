@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -64,13 +64,27 @@ class DetailConfig:
     """Full-resolution pixels per apply strip (rows × width): bounds the memory of the apply
     step, about 80 bytes per strip pixel."""
 
+    def scaled(self, factor: float) -> DetailConfig:
+        """The same settings for a translation `factor` times finer than the networks' size
+        (G_enh's output is 4×): windows and blur span the same part of the picture."""
+        if factor <= 1:
+            return self
+        return replace(
+            self,
+            radius=round(self.radius * factor),
+            blur_sigma=self.blur_sigma * factor,
+            smooth_radius=round(self.smooth_radius * factor),
+        )
+
 
 def box_mean(images: torch.Tensor, radius: int) -> torch.Tensor:
-    """Mean over a (2r + 1)² window, over the pixels inside the image at the borders."""
+    """Mean over a (2r + 1)² window, over the pixels inside the image at the borders; done as
+    two 1-D passes (the 2-D count of inside pixels is the product of the 1-D counts)."""
     if radius <= 0:
         return images
     size = 2 * radius + 1
-    return F.avg_pool2d(images, size, stride=1, padding=radius, count_include_pad=False)
+    rows = F.avg_pool2d(images, (size, 1), stride=1, padding=(radius, 0), count_include_pad=False)
+    return F.avg_pool2d(rows, (1, size), stride=1, padding=(0, radius), count_include_pad=False)
 
 
 def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:

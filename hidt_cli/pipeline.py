@@ -358,7 +358,8 @@ class HiDT:
             elif spec.plain_resize:
                 yield to_uint8(resize_pm1(out, tuple(images_255.shape[-2:])))
             else:
-                yield self._transfer_detail(guide, out, photos, spec.detail)
+                finer = min(out.shape[-2:]) / min(network_shape(images_255, spec.inference_size))
+                yield self._transfer_detail(guide, out, photos, spec.detail.scaled(finer))
 
     @torch.inference_mode()
     def translation_pairs(
@@ -450,11 +451,16 @@ class RenderSpec:
     detail: detail.DetailConfig = detail.DetailConfig()
 
 
+def network_shape(images_255: torch.Tensor, inference_size: int) -> tuple[int, int]:
+    """(h, w) of what the networks see of these photos."""
+    return hires.inference_shape(*images_255.shape[-2:], inference_size)
+
+
 def network_input(images_255: torch.Tensor, inference_size: int) -> torch.Tensor:
-    """Photos in [0, 255] → what the networks see: shorter side `inference_size`, sides
-    multiples of 16 (bicubic, antialiased, 8-bit levels), in [−1, 1]."""
-    shape = hires.inference_shape(*images_255.shape[-2:], inference_size)
-    return hires.resize_255(images_255.float(), shape, "bicubic") / 127.5 - 1
+    """Photos in [0, 255] (uint8 or float) → what the networks see: shorter side
+    `inference_size`, sides multiples of 16 (bicubic, antialiased, 8-bit levels), in [−1, 1]."""
+    shape = network_shape(images_255, inference_size)
+    return hires.resize_255(images_255, shape, "bicubic") / 127.5 - 1
 
 
 def resize_pm1(images_pm1: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:

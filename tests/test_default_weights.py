@@ -102,3 +102,13 @@ def test_full_resolution_keeps_the_photos_detail_and_the_networks_light(model, s
     assert fine_band_correlation(photo_255, detailed_255) > 0.85
     assert fine_band_correlation(photo_255, plain_255) < 0.2
     assert shrunk_lab_difference(detailed_255, translation) < 4.0
+
+
+def test_hires_output_is_carried_to_the_photos_size_with_its_detail(model, shared):
+    """G_enh's output (4× the inference size, smaller than the photo) goes on through the
+    detail stage, with windows scaled to its finer grid: sharp, not an upscale of soft."""
+    photo = Image.open(shared / "data" / "hires" / HIRES_PHOTOS[0]).convert("RGB")
+    out = model.translate(photo, "night", hires=True, inference_size=64)
+    assert out.size == photo.size
+    cpu = torch.device("cpu")
+    assert fine_band_correlation(to_tensor_255(photo, cpu), to_tensor_255(out, cpu)) > 0.85
