@@ -9,7 +9,6 @@ import io
 import json
 import os
 import struct
-import time
 import warnings
 import zlib
 from pathlib import Path
@@ -217,7 +216,7 @@ def test_unreadable_file_with_real_permissions(tiny_weights, tmp_path):
         path.chmod(0o644)
 
 
-def test_bomb_is_refused_fast_without_decoding(tiny_weights, tmp_path, monkeypatch):
+def test_bomb_is_refused_from_its_header_without_decoding(tiny_weights, tmp_path, monkeypatch):
     (tmp_path / "bomb.png").write_bytes(bomb_png())
     decoded = []
     real_load = ImageFile.ImageFile.load
@@ -227,9 +226,7 @@ def test_bomb_is_refused_fast_without_decoding(tiny_weights, tmp_path, monkeypat
         return real_load(image)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
-    started = time.perf_counter()
     result = run(tiny_weights, tmp_path / "bomb.png", "--quiet")
-    assert time.perf_counter() - started < 2.0
     assert result.exit_code == 1 and "over the limit of 200000000" in result.stderr
     assert decoded == []  # refused from the header: no pixel buffer was allocated
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from hidt_cli.cli.app import app
 from hidt_cli.io import video
-from hidt_cli.io.video import FALLBACK_FPS, VideoWriter
+from hidt_cli.io.video import FALLBACK_FPS, VideoWriter, probe_video
 from tests.conftest import make_photo
 
 runner = CliRunner()
@@ -200,10 +200,8 @@ def guide(tmp_path_factory) -> Path:
 
 
 def video_info(path: Path) -> tuple[int, float]:
-    capture = cv2.VideoCapture(str(path))
-    count, fps = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    return count, fps
+    info = probe_video(path)
+    return info.frame_count, info.fps
 
 
 @pytest.mark.parametrize("kind", ["empty", "corrupt", "cut"])
@@ -240,19 +238,8 @@ def test_a_corrupt_guide_prints_only_our_line(tiny_weights, photo, tmp_path):
 def test_guide_without_frame_rate_falls_back_and_says_so(
     tiny_weights, photo, guide, tmp_path, monkeypatch
 ):
-    real_capture = cv2.VideoCapture
-
-    class NoRate:
-        def __init__(self, path: str) -> None:
-            self._capture = real_capture(path)
-
-        def get(self, prop: int) -> float:
-            return 0.0 if prop == cv2.CAP_PROP_FPS else self._capture.get(prop)
-
-        def __getattr__(self, name: str):
-            return getattr(self._capture, name)
-
-    monkeypatch.setattr(video.cv2, "VideoCapture", NoRate)
+    monkeypatch.setattr(av.video.stream.VideoStream, "average_rate", None)
+    monkeypatch.setattr(av.video.stream.VideoStream, "guessed_rate", None)
     target = tmp_path / "t.mp4"
     result = runner.invoke(
         app,
@@ -280,49 +267,42 @@ def test_one_frame_guide_gives_a_one_frame_video(tiny_weights, photo, tmp_path):
 def test_video_writer_that_cannot_open_leaves_no_mp4(
     tiny_weights, photo, guide, tmp_path, monkeypatch
 ):
-    class Refusing:
-        def __init__(self, *_: object) -> None:
-            pass
+    real_open = video.av.open
 
-        def isOpened(self) -> bool:
-            return False
+    def refusing(file, mode="r", **options):
+        if mode == "w":
+            raise PermissionError(errno.EACCES, "Permission denied", file)
+        return real_open(file, mode, **options)
 
-        def release(self) -> None:
-            pass
-
-    monkeypatch.setattr(video.cv2, "VideoWriter", Refusing)
+    monkeypatch.setattr(video.av, "open", refusing)
     out = tmp_path / "out"
     result = timelapse(tiny_weights, photo, "--guide", guide, "-o", out / "t.mp4", "--strip")
     assert result.exit_code == 4
-    assert one_error_line(result) == (
-        f"hidt: error: {out / 't.mp4'}: cannot write video (OpenCV could not open an MP4 writer)"
+    assert (
+        one_error_line(result) == f"hidt: error: {out / 't.mp4'}: cannot write: Permission denied"
     )
     assert files(out) == []
 
 
-def test_video_writer_that_writes_nothing_leaves_no_mp4(
+def test_video_writer_that_fails_part_way_leaves_no_mp4(
     tiny_weights, photo, guide, tmp_path, monkeypatch
 ):
-    real_writer = cv2.VideoWriter
+    """The encoder fails after some frames (a full disk): one line, and neither the video nor
+    its temporary file is left."""
+    real_encode = VideoWriter._encode
+    encoded = []
 
-    class Silent:
-        """Opens, then drops every frame without an error, as OpenCV's writer can (a full
-        disk, a codec that fails)."""
+    def full_disk_after_two(writer, frame) -> None:
+        if len(encoded) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        encoded.append(frame.pts)
+        real_encode(writer, frame)
 
-        def __init__(self, *args: object) -> None:
-            self._writer = real_writer(*args)
-
-        def write(self, frame: np.ndarray) -> None:
-            pass
-
-        def __getattr__(self, name: str):
-            return getattr(self._writer, name)
-
-    monkeypatch.setattr(video.cv2, "VideoWriter", Silent)
+    monkeypatch.setattr(VideoWriter, "_encode", full_disk_after_two)
     target = tmp_path / "t.mp4"
     result = timelapse(tiny_weights, photo, "--guide", guide, "-o", target)
     assert result.exit_code == 4
     assert one_error_line(result) == (
-        f"hidt: error: {target}: cannot write video (OpenCV stored 0 of 6 frames)"
+        f"hidt: error: {target}: cannot write video (No space left on device)"
     )
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".mp4"] == []
