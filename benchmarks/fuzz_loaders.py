@@ -1,11 +1,11 @@
-"""A long fuzz campaign over the loaders of untrusted files, with the targets, seeds and
-mutations of tests/test_reliability_fuzz.py: each image format through `read_image` and each
+"""A long fuzz campaign over the loaders of untrusted files, with the fuzz corpus that the
+tests run briefly (tests/fuzz_corpus.py): each image format through `read_image` and each
 checkpoint format through `weights.load` (then building the network). Every exception other
 than ImageError / WeightsError is recorded and the campaign goes on; the exit code is 1 if
-there were any.
+there were any. Run it as a module from the repository root, which makes `tests` importable:
 
-    python benchmarks/fuzz_loaders.py --count 20000
-    python benchmarks/fuzz_loaders.py --count 500 --only png --only .pt
+    python -m benchmarks.fuzz_loaders --count 20000
+    python -m benchmarks.fuzz_loaders --count 500 --only png --only .pt
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for `tests`
-
-from tests.test_reliability_fuzz import (  # noqa: E402 - after the path above
+from tests.fuzz_corpus import (
     IMAGE_FORMATS,
     MUTATIONS,
     WEIGHTS_FORMATS,

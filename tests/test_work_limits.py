@@ -4,9 +4,6 @@ checked on the CPU by forcing tiny limits or raising the error by hand."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -14,12 +11,10 @@ from torch import nn
 
 import hidt_cli
 from hidt_cli import hires
+from hidt_cli.devices import WorkLimits
 from hidt_cli.models.layers import upsampled_concat_conv
-from hidt_cli.pipeline import WorkLimits
+from hidt_cli.profiling import LiveTensorBytes, count_macs
 from tests.conftest import make_photo
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from benchlib import LiveTensorBytes, count_macs  # noqa: E402
 
 UNLIMITED = WorkLimits(generator_pixels=10**9, enhancer_pixels=10**9)
 TINY_RECEPTIVE_FIELD = 20
