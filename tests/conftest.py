@@ -1,19 +1,34 @@
 """Shared fixtures: tiny random-weight models saved the way real weights are, generated
-photos, and the shared parity data (skipped with a reason when absent)."""
+photos, and the shared parity data (skipped with a reason when absent); the suite's thread
+count and hypothesis profiles."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
 from PIL import Image
 from typer.testing import CliRunner
 
 from hidt_cli.cli.app import app
 from hidt_cli.models import Enhancer, EnhancerConfig, Generator, GeneratorConfig
 from hidt_cli.weights import save_safetensors, write_manifest
+
+# One torch thread, here and in the `hidt` processes tests start: the test networks are tiny,
+# and two threads on two busy cores (a training job beside the suite) wait for each other at
+# every op, which made single tests 10-70 times slower.
+os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1)
+
+# Examples per property: CI=true runs fewer, and always the same ones (derandomised), so that a
+# red CI run is the code's fault; benchmarks/fuzz_loaders.py runs the long fuzz campaigns.
+settings.register_profile("dev", max_examples=400, deadline=None)
+settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TINY_GENERATOR = GeneratorConfig(

@@ -24,10 +24,11 @@ from tests.fuzz_corpus import (
     weights_seeds,
 )
 
-FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(suppress_health_check=[HealthCheck.too_slow])
+"""Examples per run come from the profile (tests/conftest.py)."""
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ)
 @given(fmt=st.sampled_from(IMAGE_FORMATS), edits=MUTATIONS)
 def test_image_loader_raises_only_image_errors(fmt, edits):
     read_image_target(mutate(image_seeds()[fmt], edits))
@@ -38,7 +39,7 @@ def scratch(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ)
 @given(suffix=st.sampled_from(WEIGHTS_FORMATS), edits=MUTATIONS)
 def test_weights_loader_raises_only_weights_errors(scratch, suffix, edits):
     load_weights_target(mutate(weights_seeds()[suffix], edits), scratch / f"fuzz{suffix}")

@@ -42,7 +42,7 @@ def encoded_image(mode: str, width: int, height: int, seed: int) -> bytes:
     return buffer.getvalue()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=settings.default.max_examples // 10)  # each example runs the networks
 @given(
     width=st.integers(1, 300),
     height=st.integers(1, 300),
@@ -58,7 +58,6 @@ def test_any_image_translates_to_its_own_size(model, width, height, mode, code, 
     assert (out.size, out.mode) == ((width, height), "RGB")
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     height=st.integers(1, 10_000),
     width=st.integers(1, 10_000),
