@@ -399,7 +399,11 @@ class HiDT:
         """The detail-transfer stage: fit at the translation's size, apply to the photos in
         row strips straight into the 8-bit result."""
         y_lr = translated_pm1.float().add(1).mul_(0.5)
-        strips = detail.upscale(guide_255 / 255, y_lr, photos_255, config)
+        # bf16 halves the per-pixel passes' memory traffic on a GPU; on a CPU it measured no
+        # faster than float32 (0.27 vs 0.24 s CPU per 6 MP), so float32 stays there.
+        on_gpu_bf16 = self.device.type == "cuda" and self.dtype == torch.bfloat16
+        dtype = torch.bfloat16 if on_gpu_bf16 else torch.float32
+        strips = detail.upscale(guide_255 / 255, y_lr, photos_255, config, dtype)
         height, width = photos_255.shape[-2:]
         result = np.empty((len(y_lr), height, width, 3), dtype=np.uint8)
         for top, strip in strips:
