@@ -7,6 +7,7 @@ Classes come from file-name prefixes or a `file,class` CSV; HiDT itself trains w
 from __future__ import annotations
 
 import csv as csv_module
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -90,3 +91,45 @@ def classes_for(
         or class_of(photo, rules)
         for photo in photos
     ]
+
+
+TRANSLATOR_CLASS_RULES: Mapping[str, str] = {
+    **DEFAULT_CLASS_RULES,
+    "amos-night-": "webcam-night",
+    "phone-day-": "day",
+    "phone-dusk-": "dusk",
+    "phone-night-": "night",
+    "wallpaper-dusk-": "dusk",
+    "wallpaper-night-": "night",
+}
+"""Classes for balancing the translator's training on daytime/ and daytime-extra/: the
+sodium-lit webcam night is a class of its own, so it is one seventh of the draws, not the
+whole of night."""
+
+LONG_EXPOSURES = frozenset(
+    {
+        "wallpaper-night-budgie-noche-bogota.jpg",
+        "wallpaper-night-budgie-spiral-firework.jpg",
+        "wallpaper-night-deepin-default-background.jpg",
+        "wallpaper-night-elementary-cheng-feng.jpg",
+        "wallpaper-night-elementary-northern-lights.jpg",
+        "wallpaper-night-fedora-milky-way.jpg",
+        "wallpaper-night-popos-ahmadreza-sajadi-10140.jpg",
+    }
+)
+"""Night photographs that are not what a camera sees at night (light trails, star trails,
+aurora, light painting), per daytime-extra/README.md: left out of training."""
+
+HELD_OUT_PERCENT = 12
+
+
+def held_out(name: str, held_out_scene_frames: frozenset[str] = frozenset()) -> bool:
+    """Whether a photo is kept out of training for evaluation: every frame of a held-out
+    fixed-camera scene (so that the cameras themselves are unseen), and among the other
+    photos those whose name hashes into the lowest HELD_OUT_PERCENT of 100 — the same split on
+    every machine, for every seed, whatever else is in the folder."""
+    if name in held_out_scene_frames:
+        return True
+    if name.startswith("amos-"):  # webcam frames are split by scene only
+        return False
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 100 < HELD_OUT_PERCENT

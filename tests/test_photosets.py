@@ -104,3 +104,15 @@ def test_find_photos_refuses_a_set_with_an_unreadable_folder(
     monkeypatch.setattr(os, "scandir", scandir)
     with pytest.raises(ValueError, match="locked: cannot list folder"):
         find_photos(tmp_path)
+
+
+def test_held_out_split_is_by_scene_and_name_hash():
+    from hidt_cli.photosets import HELD_OUT_PERCENT, held_out
+
+    scene = frozenset({"amos-day-0001.jpg", "amos-night-0002.jpg"})
+    assert held_out("amos-night-0002.jpg", scene)
+    assert not held_out("amos-day-0003.jpg", scene)  # webcams split by scene only
+    names = [f"weather-shine-{i:04d}.jpg" for i in range(2000)]
+    share = sum(held_out(n) for n in names) / len(names)
+    assert abs(share - HELD_OUT_PERCENT / 100) < 0.03
+    assert [held_out(n) for n in names] == [held_out(n) for n in names]  # no randomness
