@@ -320,45 +320,14 @@ def infer_config(state: dict[str, torch.Tensor], kind: str, path: Path):
     """Network sizes read off the tensor shapes, so published and tiny checkpoints alike load
     without a separate config file."""
     try:
-        return _generator_config(state) if kind == "generator" else _enhancer_config(state)
+        config = GeneratorConfig if kind == "generator" else EnhancerConfig
+        return config.from_state(state)
     except KeyError as exc:
         raise WeightsError(f"{path}: not a HiDT {kind} checkpoint (missing key {exc})") from None
     except IndexError:  # a tensor with fewer dimensions than its key's layer has
         raise WeightsError(
             f"{path}: not a HiDT {kind} checkpoint (a tensor of the wrong rank)"
         ) from None
-
-
-def _count(state: dict, prefix: str) -> int:
-    """Number of consecutive numbered children `prefix{i}.` present in the keys."""
-    i = 0
-    while any(k.startswith(f"{prefix}{i}.") for k in state):
-        i += 1
-    return i
-
-
-def _generator_config(state: dict) -> GeneratorConfig:
-    style = [state[f"style_encoder.body.{i}.conv.weight"].shape[0] for i in range(5)]
-    return GeneratorConfig(
-        base_channels=state["content_encoder.model_preparation.0.conv.weight"].shape[0],
-        content_res_blocks=_count(state, "content_encoder.model_postprocess.0.model."),
-        decoder_res_blocks=_count(state, "decoder.body.0.model."),
-        style_dim=state["style_encoder.head.1.weight"].shape[0],
-        style_channels=tuple(style),
-        mlp_dim=state["decoder.adain_net.model.0.fc.weight"].shape[0],
-        skip_channels=state["decoder.skip_preprocess.0.0.conv.weight"].shape[0],
-    )
-
-
-def _enhancer_config(state: dict) -> EnhancerConfig:
-    first = state["conv_first.weight"]
-    return EnhancerConfig(
-        in_channels=first.shape[1],
-        out_channels=state["conv_last.weight"].shape[0],
-        features=first.shape[0],
-        blocks=_count(state, "RRDB_trunk."),
-        growth=state["RRDB_trunk.0.RDB1.conv1.weight"].shape[0],
-    )
 
 
 # ---------------------------------------------------------------- writing our format

@@ -166,3 +166,7 @@ class Generator(nn.Module):
         """→ (images B×3×H×W, segmentation B×3×H×W), both after tanh, in [−1, 1]."""
         out = torch.tanh(self.decoder(content, styles))
         return out[:, :3], out[:, 3:]
+
+    def decode_images(self, content: Content, styles: torch.Tensor) -> torch.Tensor:
+        """Only the images (B×3×H×W in [−1, 1]): what training compares with photos."""
+        return torch.tanh(self.decoder(content, styles)[:, :3])

@@ -183,17 +183,15 @@ class TranslatorTrainer(Checkpointed):
         style = g.encode_style(x)
         swapped_style = style.roll(1, 0)
         random_style = torch.randn_like(style)
+        # raw: the segmentation terms take the second head's logits, before tanh
         out = g.decoder(_cat([content] * 3), torch.cat([style, swapped_style, random_style]))
-        images = torch.tanh(out[:, :3])
-        reconstruction, swapped, randomised = images.split(b)
+        reconstruction, swapped, randomised = torch.tanh(out[:, :3]).split(b)
         fakes = torch.cat([swapped, randomised])
         content2 = g.encode_content(fakes)
         style2 = g.encode_style(fakes)
         content_swap = Content(*(t[:b] for t in content2))
         content_rand = Content(*(t[b:] for t in content2))
-        round_trip = torch.tanh(
-            g.decoder(_cat([content_swap, content_rand]), torch.cat([style, style]))[:, :3]
-        )
+        round_trip = g.decode_images(_cat([content_swap, content_rand]), torch.cat([style, style]))
         cycle, random_back = round_trip.split(b)
         fake_styles = torch.cat([swapped_style, random_style])
         terms = {
@@ -366,9 +364,7 @@ class TranslatorTrainer(Checkpointed):
         rows = []
         for i in range(len(photos)):
             styles = torch.cat([style, prior])
-            decoded, _ = g.decode(
-                Content(*(t[i : i + 1] for t in content)).expand(len(styles)), styles
-            )
+            decoded, _ = g.decode(content.slice(i, 1).expand(len(styles)), styles)
             rows.append([photos[i], *decoded])
         g.train()
         cells = [list(to_uint8(torch.stack(row))) for row in rows]
