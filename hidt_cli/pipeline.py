@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from hidt_cli import detail, hires
+from hidt_cli import detail
+from hidt_cli import hires as scheme
 from hidt_cli.devices import MIN_ENHANCER_TILE, WorkLimits, default_limits, native_bf16, pick_device
 from hidt_cli.io.images import fit_alpha, read_image
 from hidt_cli.models import Content, Enhancer, Generator
@@ -208,13 +209,13 @@ class HiDT:
         self, image: Image.Image | np.ndarray, inference_size: int = 256
     ) -> torch.Tensor:
         """Photo → its 16 shifted medium crops, 16×3×h×w in [−1, 1], on the device."""
-        canvas = hires.hires_canvas(to_tensor_255(image, self.device), inference_size)
-        return hires.shifted_crops(canvas, inference_size)
+        canvas = scheme.hires_canvas(to_tensor_255(image, self.device), inference_size)
+        return scheme.shifted_crops(canvas, inference_size)
 
     @torch.inference_mode()
     def merge_input(self, translated_crops_pm1: torch.Tensor) -> torch.Tensor:
         """16·B translated crops → B×48×h×w merge input."""
-        return hires.merge_input(translated_crops_pm1.to(self.device, torch.float32))
+        return scheme.merge_input(translated_crops_pm1.to(self.device, torch.float32))
 
     @torch.inference_mode()
     def enhance(self, merge_input: torch.Tensor) -> torch.Tensor:
@@ -231,7 +232,7 @@ class HiDT:
                 return self._enhancer_call(merge_input[start:stop])
             side = math.isqrt(limits.enhancer_pixels) - 2 * limits.enhancer_overlap
             tile = max(MIN_ENHANCER_TILE, side)
-            return hires.tiled(
+            return scheme.tiled(
                 self._enhancer_call, merge_input[start:stop], tile, limits.enhancer_overlap, 4
             )
 
@@ -273,18 +274,18 @@ class HiDT:
         images_255: torch.Tensor,
         styles: torch.Tensor,
         *,
-        hires_output: bool = False,
+        hires: bool = False,
         inference_size: int = 256,
         max_batch: int = 8,
     ) -> torch.Tensor:
         """B×3×H×W photos in [0, 255] with K styles (K = B, or B = 1 and any K) →
-        K×3×h×w in [−1, 1] at processing size (×4 with `hires_output`)."""
+        K×3×h×w in [−1, 1] at processing size (×4 with `hires`)."""
         return torch.cat(
             list(
                 self.iter_translate(
                     images_255,
                     styles,
-                    hires_output=hires_output,
+                    hires=hires,
                     inference_size=inference_size,
                     max_batch=max_batch,
                 )
@@ -297,7 +298,7 @@ class HiDT:
         images_255: torch.Tensor,
         styles: torch.Tensor,
         *,
-        hires_output: bool = False,
+        hires: bool = False,
         inference_size: int = 256,
         max_batch: int = 8,
     ) -> Iterator[torch.Tensor]:
@@ -305,14 +306,14 @@ class HiDT:
         decoded (a hi-res result is one batch of 16 crops), so that a long sequence of styles —
         a timelapse — never sits in memory whole. Contents are encoded once."""
         check_inference_size(inference_size)
-        x = self._network_inputs(images_255, hires_output, inference_size)
-        yield from self._translations(x, len(images_255), styles, hires_output, max_batch)
+        x = self._network_inputs(images_255, hires, inference_size)
+        yield from self._translations(x, len(images_255), styles, hires, max_batch)
 
     def _network_inputs(self, images_255: torch.Tensor, crops: bool, size: int) -> torch.Tensor:
         """What the networks see of the photos: the 16 shifted crops, or the small copy."""
         images_255 = images_255.to(self.device)
         if crops:
-            return hires.shifted_crops(hires.hires_canvas(images_255.float(), size), size)
+            return scheme.shifted_crops(scheme.hires_canvas(images_255.float(), size), size)
         return network_input(images_255, size)
 
     def _translations(
@@ -324,7 +325,7 @@ class HiDT:
         if b != k and b != 1:
             raise ValueError(f"{b} images need 1 or {b} styles, got {k}")
         content = self.encode_content(x)
-        per_style = hires.SHIFTS**2 if crops else 1
+        per_style = scheme.SHIFTS**2 if crops else 1
         step = max(1, max_batch)
         for start in range(0, k, step):
             chunk = styles[start : start + step].to(self.device, torch.float32)
@@ -334,7 +335,7 @@ class HiDT:
                     part = part.tile(len(chunk))
                 chunk = chunk.repeat_interleave(per_style, 0)
             out = self.decode(part, chunk)
-            yield self.enhance(hires.merge_input(out)) if crops else out
+            yield self.enhance(scheme.merge_input(out)) if crops else out
 
     @torch.inference_mode()
     def render(
@@ -386,7 +387,7 @@ class HiDT:
             done += len(out)
             if guide is None:
                 shape = tuple(out.shape[-2:])
-                guide = hires.resize_255(images_255.to(self.device).float(), shape, "bicubic")
+                guide = scheme.resize_255(images_255.to(self.device).float(), shape, "bicubic")
             yield guide[rows], out, images_255[rows]
 
     def _transfer_detail(
@@ -457,21 +458,24 @@ class RenderSpec:
 
 def network_shape(images_255: torch.Tensor, inference_size: int) -> tuple[int, int]:
     """(h, w) of what the networks see of these photos."""
-    return hires.inference_shape(*images_255.shape[-2:], inference_size)
+    return scheme.inference_shape(*images_255.shape[-2:], inference_size)
 
 
 def network_input(images_255: torch.Tensor, inference_size: int) -> torch.Tensor:
     """Photos in [0, 255] (uint8 or float) → what the networks see: shorter side
     `inference_size`, sides multiples of 16 (bicubic, antialiased, 8-bit levels), in [−1, 1]."""
     shape = network_shape(images_255, inference_size)
-    return hires.resize_255(images_255, shape, "bicubic") / 127.5 - 1
+    if images_255.device.type == "cpu" and images_255.is_floating_point():
+        # the same 8-bit kernel whatever the caller's dtype, so a photo gives one result
+        images_255 = images_255.round().clamp_(0, 255).to(torch.uint8)
+    return scheme.resize_255(images_255, shape, "bicubic") / 127.5 - 1
 
 
 def resize_pm1(images_pm1: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     """Bicubic, antialiased resize of images in [−1, 1] to an output shape (no-op if equal)."""
     if tuple(images_pm1.shape[-2:]) == tuple(shape):
         return images_pm1
-    resized = hires.resize_255(images_pm1.add(1).mul_(127.5), shape, "bicubic")
+    resized = scheme.resize_255(images_pm1.add(1).mul_(127.5), shape, "bicubic")
     return resized.div_(127.5).sub_(1)  # in place: at photo size every copy counts
 
 

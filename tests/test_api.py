@@ -110,8 +110,8 @@ def test_batched_translation_equals_one_by_one(model):
 def test_hires_chunking_does_not_change_results(model):
     photo = torch.from_numpy(make_photo()).permute(2, 0, 1)[None].float()
     styles = torch.randn(3, 3)
-    big = model.translate_tensor(photo, styles, hires_output=True, inference_size=32, max_batch=8)
-    small = model.translate_tensor(photo, styles, hires_output=True, inference_size=32, max_batch=1)
+    big = model.translate_tensor(photo, styles, hires=True, inference_size=32, max_batch=8)
+    small = model.translate_tensor(photo, styles, hires=True, inference_size=32, max_batch=1)
     assert big.shape == (3, 3, 128, 192)
     torch.testing.assert_close(big, small, atol=1e-4, rtol=0)
 
@@ -143,7 +143,7 @@ def test_bf16_channels_last_path_stays_close_to_float32(tiny_weights):
     photo = torch.from_numpy(make_photo()).permute(2, 0, 1)[None].float()
     styles = torch.tensor([[0.3, -0.8, 0.5]])
     for hires in (False, True):
-        want = reference.translate_tensor(photo, styles, hires_output=hires, inference_size=32)
-        got = fast.translate_tensor(photo, styles, hires_output=hires, inference_size=32)
+        want = reference.translate_tensor(photo, styles, hires=hires, inference_size=32)
+        got = fast.translate_tensor(photo, styles, hires=hires, inference_size=32)
         assert got.dtype == torch.float32 and got.shape == want.shape
         assert (got - want).abs().mean().item() < 0.02

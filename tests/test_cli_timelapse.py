@@ -252,7 +252,7 @@ def test_render_matches_translate(model, hires):
     assert [len(b) for b in batches] == [2, 2, 1]
     expected = to_uint8(
         model.translate_tensor(
-            to_tensor_255(rgb, model.device), codes, hires_output=hires, inference_size=32
+            to_tensor_255(rgb, model.device), codes, hires=hires, inference_size=32
         )
     )
     assert np.abs(np.concatenate(batches).astype(int) - expected).max() <= 1

@@ -100,7 +100,7 @@ def test_whole_hires_chain_from_the_resized_photo(model, fixtures):
     the reference, so the output stays within a few 8-bit levels."""
     photo = fixtures["hires_resized_input"].permute(2, 0, 1)[None].float()
     out = model.translate_tensor(
-        photo, fixtures["style_code"].flatten(1), hires_output=True, inference_size=128
+        photo, fixtures["style_code"].flatten(1), hires=True, inference_size=128
     )
     error = (out - fixtures["enhancer_output"]).abs()
     assert error.max().item() < 0.02 and error.mean().item() < 0.002

@@ -33,13 +33,13 @@ def _photo(width: int = 192, height: int = 128) -> torch.Tensor:
     return torch.from_numpy(make_photo(width, height)).permute(2, 0, 1)[None].float()
 
 
-@pytest.mark.parametrize("hires_output", [False, True])
-def test_generator_one_image_per_call_matches_one_call(tiny_weights, hires_output):
+@pytest.mark.parametrize("hires", [False, True])
+def test_generator_one_image_per_call_matches_one_call(tiny_weights, hires):
     whole = _model(tiny_weights, UNLIMITED)
     pieces = _model(tiny_weights, WorkLimits(generator_pixels=1, enhancer_pixels=10**9))
     photos = torch.cat([_photo(), _photo().flip(-1)])
     styles = torch.randn(2, 3)
-    kwargs = {"hires_output": hires_output, "inference_size": 32}
+    kwargs = {"hires": hires, "inference_size": 32}
     torch.testing.assert_close(
         pieces.translate_tensor(photos, styles, **kwargs),
         whole.translate_tensor(photos, styles, **kwargs),
@@ -87,8 +87,8 @@ def test_cuda_out_of_memory_halves_the_limits_and_retries(tiny_weights, monkeypa
     monkeypatch.setattr(model._networks, "decode", small_decodes_only)
     monkeypatch.setattr(model._networks, "enhance", small_enhancer_inputs_only)
     photo, style = _photo(384, 256), torch.tensor([[0.3, -0.8, 0.5]])
-    out = model.translate_tensor(photo, style, hires_output=True, inference_size=64)
-    want = reference.translate_tensor(photo, style, hires_output=True, inference_size=64)
+    out = model.translate_tensor(photo, style, hires=True, inference_size=64)
+    want = reference.translate_tensor(photo, style, hires=True, inference_size=64)
     assert model.limits.generator_pixels <= 4 * 64 * 96
     assert model.limits.enhancer_pixels < 64 * 96  # G_enh ran on tiles
     assert (out - want).abs().max().item() < 0.05  # tiles with the default overlap

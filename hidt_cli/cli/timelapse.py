@@ -19,8 +19,8 @@ from hidt_cli.cli.common import fail
 from hidt_cli.guide import guide_codes
 from hidt_cli.io.images import read_image, write_image
 from hidt_cli.io.video import VideoWriter, probe_video
-from hidt_cli.pipeline import HiDT, RenderSpec, check_inference_size, to_tensor_255
-from hidt_cli.styles import interpolate_codes, parse_style_code
+from hidt_cli.pipeline import HiDT, RenderSpec, check_inference_size, photo_tensor
+from hidt_cli.styles import StyleError, interpolate_codes
 
 DEFAULT_FRAMES = 48
 DEFAULT_FPS = 24.0
@@ -181,20 +181,11 @@ def keyframe_codes(model: HiDT, spec: str) -> torch.Tensor:
     parts = [part.strip() for part in spec.split(",") if part.strip()]
     if not parts:
         fail("--presets needs at least one preset name or style code")
-    return torch.cat([_keyframe(model, part) for part in parts])
-
-
-def _keyframe(model: HiDT, text: str) -> torch.Tensor:
-    if ":" not in text:
-        if text not in model.presets:
-            fail(model.unknown_preset_message(text))
-        return model.style_code(text)
+    styles = model.styles()
     try:
-        return parse_style_code(text.replace(":", ","), model.style_dim)
-    except ValueError:
-        fail(
-            f"--presets: {text!r} is not a style code of {model.style_dim} numbers joined by colons"
-        )
+        return torch.cat([styles.keyframe(part) for part in parts])
+    except StyleError as exc:
+        fail(f"--presets: {exc}")
 
 
 def render_frames(
@@ -209,7 +200,7 @@ def render_frames(
     """The photo in each style, as B×H×W×3 uint8 batches yielded as they are decoded (the
     content is encoded once), so that a long timelapse never sits in memory whole. Frames have
     the photo's size, shrunk to fit max_side: a video frame larger than 4K plays nowhere."""
-    photo = hires.fit_within(to_tensor_255(rgb, model.device), max_side)
+    photo = hires.fit_within(photo_tensor(rgb, model.device), max_side)
     yield from model.render(photo, codes, spec, batch)
 
 

@@ -38,7 +38,7 @@ from hidt_cli.io.paths import (
     find_input_overwrites,
     output_path,
 )
-from hidt_cli.pipeline import HiDT, to_tensor_255
+from hidt_cli.pipeline import HiDT, photo_tensor
 
 
 @dataclass
@@ -340,7 +340,7 @@ def _render(
 ) -> None:
     """Translate a batch of equal-sized photos (or one photo with several styles) and queue
     their outputs for writing."""
-    images = torch.cat([to_tensor_255(loaded.rgb, model.device) for _, loaded in batch])
+    images = torch.cat([photo_tensor(loaded.rgb, model.device) for _, loaded in batch])
     styles = codes if len(codes) > 1 else codes.expand(len(batch), -1)
     try:
         pixels = np.concatenate(list(model.render(images, styles, render.spec, batch_size)))

@@ -277,7 +277,7 @@ def _add_hires(evaluation, model, photo, done: _Done, scores, timer, settings) -
     x = _on(photo, model)
     with timer("hi-res translation"):
         big = model.translate_tensor(
-            x, done.own, hires_output=True, inference_size=settings.inference_size, max_batch=1
+            x, done.own, hires=True, inference_size=settings.inference_size, max_batch=1
         )
     shape = tuple(big.shape[-2:])
     reference = hires.resize_255(x, shape, "bicubic") / 127.5 - 1
