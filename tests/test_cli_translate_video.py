@@ -22,6 +22,7 @@ from tests.conftest import make_photo, run_translate
 from tests.test_io_video import make_clip
 
 WIDTH, HEIGHT, FRAMES, RATE = 96, 64, 20, 10
+DEFAULTS = Path(__file__).resolve().parents[1] / "weights"
 
 
 def pattern(index: int, rng: np.random.Generator, step: int = 3, noise: float = 6.0) -> np.ndarray:
@@ -91,9 +92,11 @@ def measures(frames: list[np.ndarray]) -> tuple[float, float]:
     return change, np.std(means - np.polyval(np.polyfit(t, means, 1), t))
 
 
-def test_a_still_camera_with_sensor_noise_gives_a_steady_result(tiny_weights, tmp_path):
+def test_a_still_camera_with_sensor_noise_gives_a_steady_result(tmp_path):
+    """With the shipped weights: random ones answer noise with changes of contrast that no
+    smoothing should hide. Measured: change ×0.6 and jitter ×0.7 of the input's."""
     still = clip_at(tmp_path / "still.mp4", step=0, frames=30)
-    result = run_translate(tiny_weights, still, "--preset", "night", "--crf", "12")
+    result = run_translate(DEFAULTS, still, "--preset", "night", "--crf", "12")
     assert result.exit_code == 0, result.output
     change_in, jitter_in = measures(list(read_frames(still)))
     change_out, jitter_out = measures(list(read_frames(tmp_path / "still_night.mp4")))

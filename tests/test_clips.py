@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import hidt_cli
-from hidt_cli.clips import fixed_style, render_clip
+from hidt_cli.clips import fixed_style, one_thread_per_worker, render_clip
 from hidt_cli.guide import Clock, GuideStyles
 from hidt_cli.io.video import Frame, VideoInfo
 from hidt_cli.pipeline import RenderSpec
@@ -100,6 +100,20 @@ def test_render_clip_streams_with_a_bounded_delay(model):
     assert first_frame.index == 0 and first_rgb.shape == (32, 40, 3)
     assert len(pulled) <= 2 + Steadiness().radius  # a batch and the window ahead, not the clip
     assert [frame.index for frame, _ in out] == list(range(1, 12))
+
+
+def test_workers_side_by_side_give_the_same_frames_in_order(model):
+    code = model.style_code("night")
+    spec = RenderSpec(inference_size=32)
+    alone = list(render_clip(model, frames(7), fixed_style(code), spec, batch=2))
+    before = torch.get_num_threads()
+    with one_thread_per_worker(model.device) as workers:
+        assert (workers, torch.get_num_threads()) == (before, 1)
+        together = list(render_clip(model, frames(7), fixed_style(code), spec, batch=2, workers=2))
+    assert torch.get_num_threads() == before
+    assert [frame.index for frame, _ in together] == list(range(7))
+    for (_, a), (_, b) in zip(alone, together, strict=True):
+        assert np.abs(a.astype(int) - b).max() <= 1
 
 
 def test_each_frame_gets_its_own_style(model):

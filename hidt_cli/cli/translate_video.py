@@ -14,7 +14,7 @@ import typer
 from hidt_cli.cli import common
 from hidt_cli.cli.batch import BatchReport, Outcome
 from hidt_cli.cli.common import fail
-from hidt_cli.clips import StylesOf, fixed_style, render_clip
+from hidt_cli.clips import StylesOf, fixed_style, one_thread_per_worker, render_clip
 from hidt_cli.guide import Clock, GuideStyles, guide_styles
 from hidt_cli.io.paths import InputItem
 from hidt_cli.io.video import (
@@ -122,8 +122,9 @@ def translate_clips(
     for job in jobs:
         path = job.item.path
         try:
-            for k, target in enumerate(job.outputs):
-                _translate_clip(model, path, target, k, guided, settings)
+            with one_thread_per_worker(model.device) as workers:
+                for k, target in enumerate(job.outputs):
+                    _translate_clip(model, path, target, k, guided, settings, workers)
         except EncoderNotFoundError as exc:
             fail(str(exc), common.EXIT_INPUT)
         except (VideoError, RuntimeError, ValueError) as exc:
@@ -155,6 +156,7 @@ def _translate_clip(
     k: int,
     guided: GuideStyles | None,
     settings: ClipSettings,
+    workers: int,
 ) -> None:
     """One clip in its k-th style, written to a temporary file renamed when complete, with a
     bar in frames."""
@@ -182,7 +184,12 @@ def _translate_clip(
                 common.note(f"{path}: {note}", settings.quiet)
             task = bar.add_task(target.name, total=info.frame_count or None)
             frames = render_clip(
-                model, reader.frames(), styles_of, settings.spec, batch=settings.batch
+                model,
+                reader.frames(),
+                styles_of,
+                settings.spec,
+                batch=settings.batch,
+                workers=workers,
             )
             for frame, rgb in frames:
                 writer.write(rgb, frame.pts)
@@ -201,5 +208,5 @@ def _follow(guided: GuideStyles, clock: Clock) -> StylesOf:
 
 def default_batch(model: HiDT) -> int:
     """Frames per network batch: many on a GPU; on a CPU the pipeline runs one frame per
-    network call anyway, and a few per batch keep the frames waiting in memory few."""
-    return 8 if model.device.type == "cuda" else 2
+    network call anyway, and each frame in flight holds memory (an 8K frame: 100 MB)."""
+    return 8 if model.device.type == "cuda" else 1
