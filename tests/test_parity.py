@@ -24,6 +24,12 @@ def model(shared):
     )
 
 
+@pytest.fixture(scope="module")
+def content(model, fixtures):
+    """The reference photo's content code, encoded once for the tests that decode it."""
+    return model.encode_content(fixtures["content_input"])
+
+
 def assert_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
     assert actual.shape == expected.shape
     error = (actual.float() - expected).abs().max().item()
@@ -43,8 +49,7 @@ def test_style_codes(model, fixtures):
     )
 
 
-def test_content_code_and_skips(model, fixtures):
-    content = model.encode_content(fixtures["content_input"])
+def test_content_code_and_skips(content, fixtures):
     assert_close(content.content, fixtures["content_code"])
     assert_close(content.skip_half, fixtures["skip_half"])
     assert_close(content.skip_full, fixtures["skip_full"])
@@ -54,19 +59,16 @@ def test_content_code_and_skips(model, fixtures):
     ("style_key", "image_key"),
     [("style_code", "translated_images"), ("self_style_code", "reconstructed_images")],
 )
-def test_decoded_images(model, fixtures, style_key, image_key):
-    content = model.encode_content(fixtures["content_input"])
+def test_decoded_images(model, content, fixtures, style_key, image_key):
     assert_close(model.decode(content, fixtures[style_key].flatten(1)), fixtures[image_key])
 
 
-def test_decoded_segmentation(model, fixtures):
-    content = model.encode_content(fixtures["content_input"])
+def test_decoded_segmentation(model, content, fixtures):
     segmentation = model.decode_segmentation(content, fixtures["style_code"].flatten(1))
     assert_close(segmentation, fixtures["translated_segmentation"])
 
 
-def test_prior_style_decodes_one_content_with_many_styles(model, fixtures):
-    content = model.encode_content(fixtures["content_input"])
+def test_prior_style_decodes_one_content_with_many_styles(model, content, fixtures):
     assert_close(model.decode(content, fixtures["prior_styles"]), fixtures["prior_images"])
 
 
