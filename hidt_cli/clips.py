@@ -55,15 +55,15 @@ def render_clip(
         stacked = torch.from_numpy(np.stack([frame.rgb for frame in chunk]))
         images = stacked.permute(0, 3, 1, 2).contiguous()
         ((small, translated, photos),) = model.translation_pairs(images, codes, spec, len(chunk))
-        return small, _fields(small, translated, config), photos
+        return small, transforms(small, translated, config), photos
 
     jobs = ((chunk, styles_of(chunk)) for chunk in chunks(frames, batch))  # in order, here
     for (chunk, _), (small, fields, photos) in _in_order(translate, jobs, workers):
         for frame, photo, field, copy in zip(chunk, photos, fields, small, strict=True):
-            for ready in window.push((frame, photo), field, copy):
-                yield _finish(ready, config)
-    for ready in window.flush():
-        yield _finish(ready, config)
+            for (done, full), steady in window.push((frame, photo), field, copy):
+                yield done, apply_transforms(steady, full, config)
+    for (done, full), steady in window.flush():
+        yield done, apply_transforms(steady, full, config)
 
 
 def _in_order(call: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
@@ -110,8 +110,9 @@ def fixed_style(code: torch.Tensor) -> StylesOf:
     return lambda frames: code.expand(len(frames), -1)
 
 
-def _fields(small_255: torch.Tensor, translated_pm1: torch.Tensor, config) -> torch.Tensor:
-    """Each frame's transforms (and, when the config adds it back, its low-res residual)."""
+def transforms(small_255: torch.Tensor, translated_pm1: torch.Tensor, config) -> torch.Tensor:
+    """Each frame's field of transforms, small copy → translation (B×12×h×w; with the
+    config's residual on, its low-res residual follows as 3 more channels)."""
     x, y = small_255 / 255, translated_pm1.float().add(1).mul_(0.5)
     coefficients = detail.fit(x, y, config)
     if not config.residual:
@@ -119,16 +120,15 @@ def _fields(small_255: torch.Tensor, translated_pm1: torch.Tensor, config) -> to
     return torch.cat([coefficients, detail.residual(coefficients, x, y)], 1)
 
 
-def _finish(ready: tuple[tuple[Frame, torch.Tensor], torch.Tensor], config):
-    """Apply a frame's averaged transforms to it at full resolution."""
-    (frame, photo), field = ready
+def apply_transforms(field: torch.Tensor, photo_255: torch.Tensor, config) -> np.ndarray:
+    """One frame's field (C×h×w) applied to it at full resolution (3×H×W) → H×W×3 uint8."""
     field = field[None]
     leftover = field[:, detail.COEFFICIENTS :] if config.residual else None
-    strips = detail.transfer(field[:, : detail.COEFFICIENTS], photo[None], config, leftover)
-    rgb = np.empty_like(frame.rgb)
+    strips = detail.transfer(field[:, : detail.COEFFICIENTS], photo_255[None], config, leftover)
+    rgb = np.empty((*photo_255.shape[-2:], 3), dtype=np.uint8)
     for top, strip in strips:
         rgb[top : top + strip.shape[-2]] = strip[0].permute(1, 2, 0).cpu().numpy()
-    return frame, rgb
+    return rgb
 
 
 def chunks(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
