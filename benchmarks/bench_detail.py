@@ -100,7 +100,9 @@ def main() -> None:
     parser.add_argument("--cli-runs", type=int, default=3)
     args = parser.parse_args()
     print(f"machine: {describe_machine(torch.device('cpu'))}, torch {torch.__version__}")
-    print("\n| photo | MP | fit (s) | apply (s) | stage (s) | peak beyond photo (MiB) | others busy |")
+    print(
+        "\n| photo | MP | fit (s) | apply (s) | stage (s) | peak beyond photo (MiB) | others busy |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for size in args.sizes.split(","):
         width, height = photo_size(size)
@@ -114,7 +116,9 @@ def main() -> None:
     if args.cli_runs:
         width, height = args.cli_size
         best, median, startup = cli_seconds(height, width, args.cli_runs)
-        print(f"\n`hidt translate` {width}×{height} JPEG --preset night: best {best:.2f} s, ", end="")
+        print(
+            f"\n`hidt translate` {width}×{height} JPEG --preset night: best {best:.2f} s, ", end=""
+        )
         print(f"median {median:.2f} s of {args.cli_runs}; start-up (imports) {startup:.2f} s")
 
 
