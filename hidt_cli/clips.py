@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import islice
 from typing import TypeVar
 
@@ -38,32 +39,48 @@ def render_clip(
     batch: int = 4,
     workers: int = 1,
     steadiness: Steadiness | None = None,
-) -> Iterator[tuple[Frame, np.ndarray]]:
-    """Yield (source frame, H×W×3 uint8 result) in order, steadiness.radius frames behind
-    the input. Frames are rendered through the detail stage (spec.native_size and
+) -> Iterator[Frame]:
+    """Yield the translated frames (H×W×3 uint8, with their source's pts and index) in
+    order, steadiness.radius frames behind the input. Frames are rendered through the detail stage (spec.native_size and
     spec.plain_resize do not apply). With `workers` > 1, that many batches go through the
     networks and the fit at once, each on its own thread (on a CPU: give torch one thread
     per worker, see `one_thread_per_worker`), while this thread applies the transforms."""
     spec = spec or RenderSpec()
-    window: SteadyFields[tuple[Frame, torch.Tensor]] = SteadyFields(steadiness or Steadiness())
+    window: SteadyFields[_Waiting] = SteadyFields(steadiness or Steadiness())
     config = spec.detail
 
     @torch.inference_mode()
     def translate(job: tuple[list[Frame], torch.Tensor]):
         chunk, codes = job
-        # planar: the detail stage's passes over the frame run a sixth faster than on a view
-        stacked = torch.from_numpy(np.stack([frame.rgb for frame in chunk]))
-        images = stacked.permute(0, 3, 1, 2).contiguous()
+        # planar, in one copy: the detail stage's passes run a sixth faster than on a view
+        images = torch.empty((len(chunk), 3, *chunk[0].rgb.shape[:2]), dtype=torch.uint8)
+        for image, frame in zip(images, chunk, strict=True):
+            image.copy_(torch.from_numpy(frame.rgb).permute(2, 0, 1))
         ((small, translated, photos),) = model.translation_pairs(images, codes, spec, len(chunk))
         return small, transforms(small, translated, config), photos
 
     jobs = ((chunk, styles_of(chunk)) for chunk in chunks(frames, batch))  # in order, here
     for (chunk, _), (small, fields, photos) in _in_order(translate, jobs, workers):
         for frame, photo, field, copy in zip(chunk, photos, fields, small, strict=True):
-            for (done, full), steady in window.push((frame, photo), field, copy):
-                yield done, apply_transforms(steady, full, config)
-    for (done, full), steady in window.flush():
-        yield done, apply_transforms(steady, full, config)
+            # the decoded array is let go: `photo` holds the same pixels, planar
+            waiting = _Waiting(frame.pts, frame.index, photo)
+            yield from _finished(window.push(waiting, field, copy), config)
+    yield from _finished(window.flush(), config)
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """A frame waiting in the steadying window for the fields of the frames after it."""
+
+    pts: int | None
+    index: int
+    photo_255: torch.Tensor  # 3×H×W uint8
+
+
+def _finished(ready: list[tuple[_Waiting, torch.Tensor]], config) -> Iterator[Frame]:
+    for waiting, field in ready:
+        rgb = apply_transforms(field, waiting.photo_255, config)
+        yield Frame(rgb, waiting.pts, waiting.index)
 
 
 def _in_order(call: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:

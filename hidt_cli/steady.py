@@ -62,7 +62,7 @@ def histogram_distance(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @dataclass
 class _Entry(Generic[T]):
-    item: T
+    item: T | None  # None once handed back: only the field is needed then
     field: torch.Tensor  # C×h×w
     local: torch.Tensor  # 3×h×w local mean colour of the small copy, in [0, 1]
     scene: int
@@ -105,6 +105,7 @@ class SteadyFields(Generic[T]):
             if not (final or ahead >= radius or last.scene != entry.scene):
                 break
             ready.append((entry.item, self._average(self._next)))
+            entry.item = None
             self._next += 1
             if self._next > radius:  # no longer anyone's neighbour
                 self._entries.popleft()

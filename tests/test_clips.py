@@ -96,10 +96,10 @@ def test_render_clip_streams_with_a_bounded_delay(model):
     out = render_clip(
         model, frames(12, pulled), fixed_style(model.style_code("night")), spec, batch=2
     )
-    first_frame, first_rgb = next(out)
-    assert first_frame.index == 0 and first_rgb.shape == (32, 40, 3)
+    first = next(out)
+    assert (first.index, first.pts, first.rgb.shape) == (0, 0, (32, 40, 3))
     assert len(pulled) <= 2 + Steadiness().radius  # a batch and the window ahead, not the clip
-    assert [frame.index for frame, _ in out] == list(range(1, 12))
+    assert [frame.index for frame in out] == list(range(1, 12))
 
 
 def test_workers_side_by_side_give_the_same_frames_in_order(model):
@@ -111,9 +111,9 @@ def test_workers_side_by_side_give_the_same_frames_in_order(model):
         assert (workers, torch.get_num_threads()) == (before, 1)
         together = list(render_clip(model, frames(7), fixed_style(code), spec, batch=2, workers=2))
     assert torch.get_num_threads() == before
-    assert [frame.index for frame, _ in together] == list(range(7))
-    for (_, a), (_, b) in zip(alone, together, strict=True):
-        assert np.abs(a.astype(int) - b).max() <= 1
+    assert [frame.index for frame in together] == list(range(7))
+    for a, b in zip(alone, together, strict=True):
+        assert np.abs(a.rgb.astype(int) - b.rgb).max() <= 1
 
 
 def test_each_frame_gets_its_own_style(model):
@@ -125,7 +125,7 @@ def test_each_frame_gets_its_own_style(model):
         return codes[[frame.index % 2 for frame in batch]]
 
     spec = RenderSpec(inference_size=32)
-    out = [rgb for _, rgb in render_clip(model, frames(4), styles_of, spec, batch=2)]
+    out = [frame.rgb for frame in render_clip(model, frames(4), styles_of, spec, batch=2)]
     assert seen == [0, 1, 2, 3] and len(out) == 4
     assert not np.array_equal(out[0], out[1])
 

@@ -191,8 +191,8 @@ def _translate_clip(
                 batch=settings.batch,
                 workers=workers,
             )
-            for frame, rgb in frames:
-                writer.write(rgb, frame.pts)
+            for frame in frames:
+                writer.write(frame.rgb, frame.pts)
                 bar.advance(task)
             bar.update(task, total=writer.frames_written, completed=writer.frames_written)
 
