@@ -160,7 +160,7 @@ def _translate(params: dict, on_progress=None) -> tuple[BatchReport, bool]:
     )
     if p["guide"] is not None and choice is not None:
         fail("give either --guide or another style option, not both")
-    labels = [translate_video.guide_label(p["guide"])] if choice is None else choice.labels
+    labels = [p["guide"].stem] if choice is None else choice.labels  # clip_<guide>.mp4
     render = common.Render(
         p["hires"],
         inference_size,

@@ -102,11 +102,6 @@ def check_video_options(
         fail(f"{output}: a video is written as an MP4; give the output the .mp4 extension")
 
 
-def guide_label(guide: Path) -> str:
-    """The output suffix of a guided translation: the guide's name."""
-    return guide.stem
-
-
 def translate_clips(
     model: HiDT,
     jobs: Sequence[ClipJob],
