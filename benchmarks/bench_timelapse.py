@@ -1,5 +1,5 @@
 """Frames per second of a timelapse: one photo, its content encoded once, decoded with K
-styles by `HiDT.iter_translate`, each frame brought back to 8-bit (video encoding excluded).
+styles by `HiDT.render` at the networks' size, each frame brought back to 8-bit (video encoding excluded).
 Published network sizes, random weights.
 
     python benchmarks/bench_timelapse.py --device cpu --frames 32
@@ -26,7 +26,7 @@ from benchlib import (
     synthetic_photo,
 )
 
-from hidt_cli.pipeline import HiDT, to_tensor_255, to_uint8
+from hidt_cli.pipeline import HiDT, RenderSpec, to_tensor_255
 
 
 def main() -> None:
@@ -86,11 +86,8 @@ def render(
     """All frames, timed as a whole; 'first frames' is the time to the first batch."""
     with times.stage("all frames"):
         start = time.perf_counter()
-        chunks = model.iter_translate(
-            photo, styles, inference_size=args.inference_size, max_batch=args.max_batch
-        )
-        for i, frames in enumerate(chunks):
-            to_uint8(frames)
+        spec = RenderSpec(inference_size=args.inference_size, native_size=True)
+        for i, _ in enumerate(model.render(photo, styles, spec, args.max_batch)):
             if i == 0:
                 first = time.perf_counter() - start
     times.inside["first frames"] = first

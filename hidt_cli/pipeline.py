@@ -280,34 +280,9 @@ class HiDT:
     ) -> torch.Tensor:
         """B×3×H×W photos in [0, 255] with K styles (K = B, or B = 1 and any K) →
         K×3×h×w in [−1, 1] at processing size (×4 with `hires`)."""
-        return torch.cat(
-            list(
-                self.iter_translate(
-                    images_255,
-                    styles,
-                    hires=hires,
-                    inference_size=inference_size,
-                    max_batch=max_batch,
-                )
-            )
-        )
-
-    @torch.inference_mode()
-    def iter_translate(
-        self,
-        images_255: torch.Tensor,
-        styles: torch.Tensor,
-        *,
-        hires: bool = False,
-        inference_size: int = 256,
-        max_batch: int = 8,
-    ) -> Iterator[torch.Tensor]:
-        """As `translate_tensor`, but yields the results `max_batch` at a time as they are
-        decoded (a hi-res result is one batch of 16 crops), so that a long sequence of styles —
-        a timelapse — never sits in memory whole. Contents are encoded once."""
         check_inference_size(inference_size)
         x = self._network_inputs(images_255, hires, inference_size)
-        yield from self._translations(x, len(images_255), styles, hires, max_batch)
+        return torch.cat(list(self._translations(x, len(images_255), styles, hires, max_batch)))
 
     def _network_inputs(self, images_255: torch.Tensor, crops: bool, size: int) -> torch.Tensor:
         """What the networks see of the photos: the 16 shifted crops, or the small copy."""
