@@ -85,7 +85,10 @@ def translate(
         bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")
     ] = False,
     batch_size: Annotated[
-        int | None, typer.Option(min=1, help="Images per device batch; default 8 on GPU, 1 on CPU.")
+        int | None,
+        typer.Option(
+            min=1, help="Photos or video frames per device batch; default 8 on GPU, 1 on CPU."
+        ),
     ] = None,
     native_size: common.NativeSize = False,
     plain_resize: common.PlainResize = False,
