@@ -10,7 +10,7 @@ import queue
 import sys
 from collections import defaultdict
 from concurrent.futures import CancelledError
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -47,6 +47,42 @@ class Job:
 
     item: InputItem
     outputs: list[Path]
+
+
+@dataclass(frozen=True)
+class TranslateOptions:
+    """What the command line asked for, typed: one process's whole job, and what each
+    per-device worker process receives (it pickles)."""
+
+    inputs: list[str]
+    style: Path | None
+    preset: str | None
+    style_code: str | None
+    random: int | None
+    seed: int | None
+    guide: Path | None
+    hires: bool
+    output: Path | None
+    output_dir: Path | None
+    suffix: str | None
+    fmt: str | None
+    quality: int
+    crf: int
+    video_codec: str | None
+    overwrite: bool
+    recursive: bool
+    batch_size: int | None
+    native_size: bool
+    plain_resize: bool
+    max_pixels: int
+    inference_size: int
+    weights: str | None
+    enhancer: str | None
+    device: str
+    fp32: bool
+    shard: str | None
+    devices: str | None
+    quiet: bool
 
 
 def translate(
@@ -114,12 +150,42 @@ def translate(
 ) -> None:
     """Translate photos and videos to another time of day (style image, preset, style code,
     random, or for videos a guide video)."""
-    params = dict(locals())  # every option, to hand on to per-device worker processes
+    options = TranslateOptions(
+        inputs=inputs,
+        style=style,
+        preset=preset,
+        style_code=style_code,
+        random=random,
+        seed=seed,
+        guide=guide,
+        hires=hires,
+        output=output,
+        output_dir=output_dir,
+        suffix=suffix,
+        fmt=fmt,
+        quality=quality,
+        crf=crf,
+        video_codec=video_codec,
+        overwrite=overwrite,
+        recursive=recursive,
+        batch_size=batch_size,
+        native_size=native_size,
+        plain_resize=plain_resize,
+        max_pixels=max_pixels,
+        inference_size=inference_size,
+        weights=weights,
+        enhancer=enhancer,
+        device=device,
+        fp32=fp32,
+        shard=shard,
+        devices=devices,
+        quiet=quiet,
+    )
     with common.reported_errors(debug):
         if devices is not None:
-            report, interrupted = _run_on_devices(params, devices)
+            report, interrupted = _run_on_devices(options, devices)
         else:
-            report, interrupted = _translate(params)
+            report, interrupted = _translate(options)
         code = report.finish(quiet=quiet, as_json=as_json, interrupted=interrupted)
         if interrupted:
             code = common.EXIT_INTERRUPTED
@@ -128,59 +194,59 @@ def translate(
         raise typer.Exit(code)
 
 
-def _translate(params: dict, on_progress=None) -> tuple[BatchReport, bool]:
+def _translate(options: TranslateOptions, on_progress=None) -> tuple[BatchReport, bool]:
     """The whole conversion for one process: plan, skip what exists, take this process's
     slice, translate. Returns the report and whether it was interrupted."""
-    p = params
-    inputs, output, output_dir, quiet = p["inputs"], p["output"], p["output_dir"], p["quiet"]
-    fmt, overwrite, inference_size = p["fmt"], p["overwrite"], p["inference_size"]
-    shard = parse_shard(p["shard"]) if p["shard"] else torchrun_shard()
-    device = p["device"]
+    o = options
+    inputs, output, output_dir, quiet = o.inputs, o.output, o.output_dir, o.quiet
+    fmt, overwrite, inference_size = o.fmt, o.overwrite, o.inference_size
+    shard = parse_shard(o.shard) if o.shard else torchrun_shard()
+    device = o.device
     if device == "auto":
         device = torchrun_device() or device
     fmt = common.check_options(fmt, inference_size)
     if output is not None and output_dir is not None:
         fail("give either --output or --output-dir, not both")
-    items, problems = expand_inputs(inputs, recursive=p["recursive"], exclude=output_dir)
+    items, problems = expand_inputs(inputs, recursive=o.recursive, exclude=output_dir)
     translate_video.check_video_options(
         items,
-        guide=p["guide"],
+        guide=o.guide,
         output=output,
-        native_size=p["native_size"],
-        plain_resize=p["plain_resize"],
+        native_size=o.native_size,
+        plain_resize=o.plain_resize,
     )
-    model = common.load_model(p["weights"], p["enhancer"], device, p["fp32"], hires=p["hires"])
+    model = common.load_model(o.weights, o.enhancer, device, o.fp32, hires=o.hires)
     choice = common.choose_style(
         model,
-        style=p["style"],
-        preset=p["preset"],
-        style_code=p["style_code"],
-        random=p["random"],
-        seed=p["seed"],
+        style=o.style,
+        preset=o.preset,
+        style_code=o.style_code,
+        random=o.random,
+        seed=o.seed,
         inference_size=inference_size,
-        required=p["guide"] is None,
-        max_pixels=p["max_pixels"],
+        required=o.guide is None,
+        max_pixels=o.max_pixels,
     )
-    if p["guide"] is not None and choice is not None:
+    if o.guide is not None and choice is not None:
         fail("give either --guide or another style option, not both")
-    labels = [p["guide"].stem] if choice is None else choice.labels  # clip_<guide>.mp4
+    labels = [o.guide.stem] if choice is None else choice.labels  # clip_<guide>.mp4
     render = common.Render(
-        p["hires"],
+        o.hires,
         inference_size,
-        p["native_size"],
+        o.native_size,
         fmt,
-        p["quality"],
+        o.quality,
         overwrite,
-        p["plain_resize"],
+        o.plain_resize,
     )
-    batch_size = p["batch_size"] or (8 if model.device.type == "cuda" else 1)
+    batch_size = o.batch_size or (8 if model.device.type == "cuda" else 1)
     to_stdout = output is not None and str(output) == "-"
     report = BatchReport()
     if shard is None or shard[0] == 0:  # one slice reports the inputs that matched nothing
         for problem in problems:
             report.add(Outcome(problem.split(":")[0], "failed", error=problem))
     jobs = _drop_earlier_results(
-        _plan(items, labels, output, output_dir, p["suffix"], fmt, report), quiet
+        _plan(items, labels, output, output_dir, o.suffix, fmt, report), quiet
     )
     jobs = take(jobs, shard)
     pending = [job for job in jobs if not _already_done(job, overwrite, to_stdout, report)]
@@ -188,12 +254,12 @@ def _translate(params: dict, on_progress=None) -> tuple[BatchReport, bool]:
     clips = translate_video.ClipSettings(
         render.spec,
         None if choice is None else choice.codes,
-        p["guide"],
-        p["batch_size"] or translate_video.default_batch(model),
-        p["crf"],
-        p["video_codec"],
+        o.guide,
+        o.batch_size or translate_video.default_batch(model),
+        o.crf,
+        o.video_codec,
         overwrite,
-        p["max_pixels"],
+        o.max_pixels,
         quiet,
     )
     try:
@@ -205,7 +271,7 @@ def _translate(params: dict, on_progress=None) -> tuple[BatchReport, bool]:
                 render,
                 batch_size,
                 to_stdout,
-                p["max_pixels"],
+                o.max_pixels,
                 quiet,
                 report,
                 on_progress,
@@ -403,27 +469,27 @@ def _one_line(exc: Exception, job: Job) -> str:
     )
 
 
-def _run_on_devices(params: dict, devices: str) -> tuple[BatchReport, bool]:
+def _run_on_devices(options: TranslateOptions, devices: str) -> tuple[BatchReport, bool]:
     """One worker process per device, each converting its own slice (within --shard, if
     given); their progress feeds one bar here and their reports merge into one."""
     names = [d.strip() for d in devices.split(",") if d.strip()]
     if not names:
         fail("--devices needs at least one device")
-    if params["output"] is not None:
+    if options.output is not None:
         fail("--devices converts folders: use --output-dir, not --output")
-    outer = parse_shard(params["shard"]) if params["shard"] else torchrun_shard()
+    outer = parse_shard(options.shard) if options.shard else torchrun_shard()
     context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
     manager = context.Manager()
     progress = manager.Queue()
     jobs = []
     for i, name in enumerate(names):
         index, count = nested(outer, i, len(names))
-        child = {**params, "device": name, "shard": f"{index}/{count}", "devices": None}
+        child = replace(options, device=name, shard=f"{index}/{count}", devices=None)
         jobs.append((child, progress))
     report, interrupted = BatchReport(), False
     with (
         context.Pool(len(names)) as pool,
-        common.progress(params["quiet"]) as bar,
+        common.progress(options.quiet) as bar,
     ):
         task = bar.add_task(f"translating on {len(names)} devices", total=None)
         pending = pool.map_async(_device_worker, jobs)
@@ -441,8 +507,8 @@ def _run_on_devices(params: dict, devices: str) -> tuple[BatchReport, bool]:
     return report, interrupted
 
 
-def _device_worker(job: tuple[dict, object]) -> tuple[list[dict], bool]:
+def _device_worker(job: tuple[TranslateOptions, object]) -> tuple[list[dict], bool]:
     """Runs in a worker process: its slice on its device, quietly, reporting progress."""
-    params, progress = job
-    report, interrupted = _translate({**params, "quiet": True}, on_progress=progress.put)
+    options, progress = job
+    report, interrupted = _translate(replace(options, quiet=True), on_progress=progress.put)
     return [asdict(o) for o in report.outcomes], interrupted
