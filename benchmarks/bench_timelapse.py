@@ -11,20 +11,8 @@ from __future__ import annotations
 import argparse
 import time
 
+import benchlib
 import torch
-from benchlib import (
-    StageTimes,
-    add_model_arguments,
-    best_run,
-    describe_machine,
-    dtype_from_name,
-    layout_name,
-    peak_memory_mib,
-    photo_size,
-    random_model,
-    reset_peak_memory,
-    synthetic_photo,
-)
 
 from hidt_cli.pipeline import HiDT, RenderSpec, to_tensor_255
 
@@ -32,20 +20,24 @@ from hidt_cli.pipeline import HiDT, RenderSpec, to_tensor_255
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads or torch.get_num_threads())
-    model = random_model(args.device, dtype_from_name(args.dtype), args.channels_last, args.compile)
-    width, height = args.photo
-    photo = to_tensor_255(synthetic_photo(height, width), model.device)
-    styles = style_path(args.frames)
-    reset_peak_memory(model.device)
-    warmup = StageTimes(model.device)
-    render(model, photo, styles, args, warmup)
-    times = best_run(
-        lambda: render(model, photo, styles, args, StageTimes(model.device)), args.repeats, 0.1
+    model = benchlib.random_model(
+        args.device, benchlib.dtype_from_name(args.dtype), args.channels_last, args.compile
     )
-    memory = peak_memory_mib(model.device)
+    width, height = args.photo
+    photo = to_tensor_255(benchlib.synthetic_photo(height, width), model.device)
+    styles = style_path(args.frames)
+    benchlib.reset_peak_memory(model.device)
+    warmup = benchlib.StageTimes(model.device)
+    render(model, photo, styles, args, warmup)
+    times = benchlib.best_run(
+        lambda: render(model, photo, styles, args, benchlib.StageTimes(model.device)),
+        args.repeats,
+        0.1,
+    )
+    memory = benchlib.peak_memory_mib(model.device)
     print(
-        f"# timelapse: {args.dtype}, {layout_name(args.channels_last)}"
-        f"{', compiled' if args.compile else ''}; {describe_machine(model.device)}"
+        f"# timelapse: {args.dtype}, {benchlib.layout_name(args.channels_last)}"
+        f"{', compiled' if args.compile else ''}; {benchlib.describe_machine(model.device)}"
     )
     print(
         f"# photo {width}×{height} → inference size {args.inference_size}, {args.frames} styles, "
@@ -63,11 +55,13 @@ def main() -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_model_arguments(parser)
+    benchlib.add_model_arguments(parser)
     parser.add_argument("--frames", type=int, default=32, help="styles K, one frame each")
     parser.add_argument("--max-batch", type=int, default=8, help="frames decoded per batch")
     parser.add_argument("--inference-size", type=int, default=256)
-    parser.add_argument("--photo", type=photo_size, default=(1536, 1024), help="WIDTHxHEIGHT")
+    parser.add_argument(
+        "--photo", type=benchlib.photo_size, default=(1536, 1024), help="WIDTHxHEIGHT"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int)
     return parser.parse_args()
@@ -81,8 +75,8 @@ def style_path(frames: int) -> torch.Tensor:
 
 
 def render(
-    model: HiDT, photo: torch.Tensor, styles: torch.Tensor, args, times: StageTimes
-) -> StageTimes:
+    model: HiDT, photo: torch.Tensor, styles: torch.Tensor, args, times: benchlib.StageTimes
+) -> benchlib.StageTimes:
     """All frames, timed as a whole; 'first frames' is the time to the first batch."""
     with times.stage("all frames"):
         start = time.perf_counter()

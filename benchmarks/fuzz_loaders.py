@@ -20,16 +20,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
 
-from tests.fuzz_corpus import (
-    IMAGE_FORMATS,
-    MUTATIONS,
-    WEIGHTS_FORMATS,
-    image_seeds,
-    load_weights_target,
-    mutate,
-    read_image_target,
-    weights_seeds,
-)
+from tests import fuzz_corpus as corpus
 
 
 def campaign(
@@ -46,12 +37,12 @@ def campaign(
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(edits=MUTATIONS)
+    @given(edits=corpus.MUTATIONS)
     def case(edits):
         nonlocal tried
         tried += 1
         try:
-            target(mutate(seed, edits))
+            target(corpus.mutate(seed, edits))
         except Exception as exc:  # noqa: BLE001 - a finding, recorded with its reproducer
             where = traceback.extract_tb(exc.__traceback__)[-1]
             failures.append(
@@ -72,13 +63,17 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         targets: dict[str, tuple[bytes, Callable[[bytes], None]]] = {
-            **{f: (image_seeds()[f], read_image_target) for f in IMAGE_FORMATS},
+            **{
+                f: (corpus.image_seeds()[f], corpus.read_image_target) for f in corpus.IMAGE_FORMATS
+            },
             **{
                 f: (
-                    weights_seeds()[f],
-                    lambda data, path=Path(folder) / f"fuzz{f}": load_weights_target(data, path),
+                    corpus.weights_seeds()[f],
+                    lambda data, path=Path(folder) / f"fuzz{f}": corpus.load_weights_target(
+                        data, path
+                    ),
                 )
-                for f in WEIGHTS_FORMATS
+                for f in corpus.WEIGHTS_FORMATS
             },
         }
         failed = 0
