@@ -4,8 +4,7 @@ guide video (frame by frame) or from a path through keyframe styles."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Container, Iterator
-from itertools import chain
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +17,7 @@ from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
 from hidt_cli.guide import guide_codes
 from hidt_cli.io.images import read_image, write_image
-from hidt_cli.io.video import VideoWriter, probe_video
+from hidt_cli.io.video import probe_video, write_frames
 from hidt_cli.pipeline import HiDT, RenderSpec, check_inference_size, photo_tensor
 from hidt_cli.styles import StyleError, interpolate_codes
 
@@ -117,18 +116,9 @@ def timelapse(
         keyframes = keyframe_codes(model, presets) if presets is not None else None
         with common.progress(quiet) as bar:
             if guide is not None:
-                read = math.ceil(info.frame_count / stride)  # the container's count: an estimate
-                task = bar.add_task("reading styles", total=min(read, frames or read))
-                codes = guide_codes(
-                    model,
-                    guide,
-                    stride=stride,
-                    max_frames=frames,
-                    sigma=smooth,
-                    inference_size=inference_size,
-                    advance=lambda n: bar.advance(task, n),
+                codes, rate = _guide_styles(
+                    model, guide, info, stride, frames, smooth, fps, inference_size, bar
                 )
-                rate = fps or info.fps / stride
             else:
                 codes = interpolate_codes(keyframes, frames or DEFAULT_FRAMES)
                 rate = fps or DEFAULT_FPS
@@ -141,7 +131,7 @@ def timelapse(
                 max_side=max_side,
                 batch=8 if model.device.type == "cuda" else 2,  # CPUs gain little from more
             )
-            kept = write_video(
+            kept = write_frames(
                 target,
                 batches,
                 rate,
@@ -151,16 +141,36 @@ def timelapse(
             )
         if strip_path is not None:
             write_image(strip_path, sheets.strip(kept), overwrite=overwrite)
-        common.note(f"wrote {target} ({len(codes)} frames at {rate:g} fps)", quiet)
-        if as_json:
-            common.print_json(
-                {
-                    "output": str(target),
-                    "frames": len(codes),
-                    "fps": rate,
-                    "strip": str(strip_path) if strip_path else None,
-                }
-            )
+        _report(target, strip_path, len(codes), rate, as_json, quiet)
+
+
+def _guide_styles(model, guide, info, stride, frames, smooth, fps, inference_size, bar):
+    """The guide's styles (every stride-th frame, smoothed) and the frame rate they play at."""
+    read = math.ceil(info.frame_count / stride)  # the container's count: an estimate
+    task = bar.add_task("reading styles", total=min(read, frames or read))
+    codes = guide_codes(
+        model,
+        guide,
+        stride=stride,
+        max_frames=frames,
+        sigma=smooth,
+        inference_size=inference_size,
+        advance=lambda n: bar.advance(task, n),
+    )
+    return codes, fps or info.fps / stride
+
+
+def _report(target: Path, strip: Path | None, frames: int, rate: float, as_json: bool, quiet: bool):
+    common.note(f"wrote {target} ({frames} frames at {rate:g} fps)", quiet)
+    if as_json:
+        common.print_json(
+            {
+                "output": str(target),
+                "frames": frames,
+                "fps": rate,
+                "strip": str(strip) if strip else None,
+            }
+        )
 
 
 def _outputs(
@@ -207,28 +217,3 @@ def render_frames(
 def strip_indices(count: int) -> set[int]:
     """The frames a strip shows, known up front so that only those are kept."""
     return set(np.linspace(0, count - 1, min(STRIP_FRAMES, count)).round().astype(int).tolist())
-
-
-def write_video(
-    path: Path,
-    batches: Iterator[np.ndarray],
-    fps: float,
-    *,
-    overwrite: bool = False,
-    keep: Container[int] = (),
-    advance: Callable[[int], None] = lambda n: None,
-) -> dict[int, np.ndarray]:
-    """Stream frame batches into an MP4 sized by the first batch, encoded on a thread while
-    the next batch renders; returns the frames whose indices are in `keep`, by index."""
-    first = next(batches)
-    kept: dict[int, np.ndarray] = {}
-    index = 0
-    with VideoWriter(path, fps, (first.shape[2], first.shape[1]), overwrite=overwrite) as writer:
-        for batch in chain([first], batches):
-            for frame in batch:
-                writer.write(frame)
-                if index in keep:
-                    kept[index] = frame.copy()  # not a view that pins its batch
-                index += 1
-            advance(len(batch))
-    return kept

@@ -14,7 +14,7 @@ import dataclasses
 import math
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import chain
@@ -565,3 +565,28 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
+
+
+def write_frames(
+    path: Path,
+    batches: Iterator[np.ndarray],
+    fps: float,
+    *,
+    overwrite: bool = False,
+    keep: Container[int] = (),
+    advance: Callable[[int], None] = lambda n: None,
+) -> dict[int, np.ndarray]:
+    """Stream frame batches into an MP4 sized by the first batch, encoded on a thread while
+    the next batch renders; returns the frames whose indices are in `keep`, by index."""
+    first = next(batches)
+    kept: dict[int, np.ndarray] = {}
+    index = 0
+    with VideoWriter(path, fps, (first.shape[2], first.shape[1]), overwrite=overwrite) as writer:
+        for batch in chain([first], batches):
+            for frame in batch:
+                writer.write(frame)
+                if index in keep:
+                    kept[index] = frame.copy()  # not a view that pins its batch
+                index += 1
+            advance(len(batch))
+    return kept
