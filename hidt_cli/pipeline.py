@@ -357,12 +357,11 @@ class HiDT:
         guide = None if spec.hires else x.add(1).mul_(127.5)
         done = 0
         for out in self._translations(x, len(images_255), styles, spec.hires, max_batch):
-            one = len(images_255) == 1
-            rows = slice(0, 1) if one else slice(done, done + len(out))
+            rows = slice(0, 1) if len(images_255) == 1 else slice(done, done + len(out))
             done += len(out)
             if guide is None:
                 shape = tuple(out.shape[-2:])
-                guide = scheme.resize_255(images_255.to(self.device).float(), shape, "bicubic")
+                guide = scheme.resize_255(images_255.to(self.device), shape, "bicubic")
             yield guide[rows], out, images_255[rows]
 
     def _transfer_detail(
