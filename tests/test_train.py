@@ -88,6 +88,17 @@ def test_style_pool_keeps_the_latest_codes():
     assert pool.with_current(torch.zeros(2, 3)).shape == (7, 3)
 
 
+def test_resume_keeps_the_runs_own_balance(photos, tmp_path):
+    """--no-balance is the run's setting: a resume without the flag must not turn it on."""
+    out = tmp_path / "run"
+    result = train(photos, out, tmp_path, "--curriculum", "1:32:2", "--no-balance")
+    assert result.exit_code == 0, result.output
+    again = train(photos, out, tmp_path, "--resume", "--curriculum", "2:32:2")
+    assert again.exit_code == 0, again.output
+    saved = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert json.loads(saved["config"])["balance"] is False
+
+
 def test_train_resume_and_use_the_weights(photos, tmp_path):
     out = tmp_path / "run"
     result = train(photos, out, tmp_path, "--curriculum", "3:32:4,2:64:2", "--sample-every", "5")

@@ -115,7 +115,13 @@ def train(
             "term (weight losses.paired, 10 unless set; kept by --resume).",
         ),
     ] = None,
-    balance: Annotated[bool, typer.Option(help="Draw each daytime class equally often.")] = True,
+    balance: Annotated[
+        bool | None,
+        typer.Option(
+            "--balance/--no-balance",
+            help="Draw each daytime class equally often (default on; a resumed run keeps its own).",
+        ),
+    ] = None,
     seed: Seed = None,
     workers: Workers = None,
     log_every: Every = None,
