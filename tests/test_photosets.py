@@ -116,3 +116,15 @@ def test_held_out_split_is_by_scene_and_name_hash():
     share = sum(held_out(n) for n in names) / len(names)
     assert abs(share - HELD_OUT_PERCENT / 100) < 0.03
     assert [held_out(n) for n in names] == [held_out(n) for n in names]  # no randomness
+
+
+def test_translator_classes_cover_the_shared_photos(shared):
+    """Every training photo of daytime/ and daytime-extra/ gets a translator class, and the
+    long exposures named to be left out exist there (names, not guesses)."""
+    from hidt_cli.photosets import LONG_EXPOSURES, TRANSLATOR_CLASS_RULES, class_of
+
+    folders = [shared / "data" / "daytime", shared / "data" / "daytime-extra"]
+    names = {p.name for folder in folders for p in folder.glob("*.jpg")}
+    assert names >= LONG_EXPOSURES
+    assert all(class_of(name, TRANSLATOR_CLASS_RULES) for name in names)
+    assert class_of("amos-night-0001.jpg", TRANSLATOR_CLASS_RULES) == "webcam-night"
