@@ -141,10 +141,9 @@ def apply_transforms(field: torch.Tensor, photo_255: torch.Tensor, config) -> np
     """One frame's field (C×h×w) applied to it at full resolution (3×H×W) → H×W×3 uint8."""
     field = field[None]
     leftover = field[:, detail.COEFFICIENTS :] if config.residual else None
-    strips = detail.transfer(field[:, : detail.COEFFICIENTS], photo_255[None], config, leftover)
     rgb = np.empty((*photo_255.shape[-2:], 3), dtype=np.uint8)
-    for top, strip in strips:
-        rgb[top : top + strip.shape[-2]] = strip[0].permute(1, 2, 0).cpu().numpy()
+    out = torch.from_numpy(rgb)[None]
+    detail.transfer(field[:, : detail.COEFFICIENTS], photo_255[None], config, leftover, out=out)
     return rgb
 
 

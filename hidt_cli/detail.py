@@ -186,39 +186,63 @@ def transfer(
     config: DetailConfig,
     residual_lr: torch.Tensor | None = None,
     dtype: torch.dtype = torch.float32,
-) -> Iterator[tuple[int, torch.Tensor]]:
-    """Apply a low-res coefficient field to full-resolution photos (B×3×H×W, uint8 or float in
-    [0, 255]), strip by strip: yields (first row, B×3×rows×W uint8) in order. With residual_lr
-    (B×3×h×w, [0, 1] units) its bilinear upsampling times config.residual is added. `dtype`
-    is the precision of the per-pixel passes (bf16 halves their memory traffic on a GPU).
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Apply a low-res coefficient field (B×12×h×w) to full-resolution photos (B×3×H×W or
+    1×3×H×W for one photo in B styles; uint8 or float in [0, 255]) → B×H×W×3 uint8, written
+    into `out` when given (it may live on another device, e.g. a NumPy array's memory). With
+    residual_lr (B×3×h×w, [0, 1] units) its bilinear upsampling times config.residual is
+    added. `dtype` is the precision of the per-pixel passes (bf16 halves their memory traffic
+    on a GPU).
 
     The field is upsampled bilinearly (as F.interpolate with align_corners=False): across the
-    width once, at low resolution; down the height per band of rows that lie between the same
-    two low-res rows, where each band is a row of transforms plus the row weight times their
-    difference. So no full-resolution field is ever built, and every pass over the photo's
-    pixels stays in the cache."""
-    _, _, height, width = photos_255.shape
-    fields = coefficients.float()
-    # In 8-bit units the photo needs no scaling: A is unitless, the offsets scale by 255.
-    fields = torch.cat([fields[:, :9], fields[:, 9:] * 255], 1)
-    if residual_lr is not None and config.residual:
-        fields = torch.cat([fields, residual_lr.float() * (255 * config.residual)], 1)
-    device = fields.device
-    lo, hi, weight = _source_index(width, fields.shape[-1], device)
-    wide = torch.lerp(fields[..., lo], fields[..., hi], weight).to(dtype)  # B×C×h×W
-    row_lo, _, row_weight = _source_index(height, fields.shape[-2], device)
-    following = (torch.arange(wide.shape[-2], device=device) + 1).clamp(max=wide.shape[-2] - 1)
-    step = wide[:, :, following] - wide  # towards the next low-res row (none after the last)
+    width per strip of rows, at low resolution; down the height per band of rows that lie
+    between the same two low-res rows, where each band is a row of transforms plus the row
+    weight times their difference. So no full-resolution field is ever built, and each band
+    is converted, transformed and interleaved into the result while it is in the cache."""
+    batch, (height, width) = len(coefficients), photos_255.shape[-2:]
+    fields = _in_8bit_units(coefficients, residual_lr, config)
+    if out is None:
+        out = torch.empty((batch, height, width, 3), dtype=torch.uint8, device=fields.device)
+    row_lo, row_hi, row_weight = _source_index(height, fields.shape[-2], fields.device)
     rows = max(1, config.strip_pixels // max(1, width))
     for top in range(0, height, rows):
         bottom = min(height, top + rows)
-        x = photos_255[:, :, top:bottom].to(device, dtype)
-        out = x.new_empty(len(fields), *x.shape[1:])  # one photo may take many transforms
+        first, last = int(row_lo[top]), int(row_hi[bottom - 1])
+        wide = _widen(fields[:, :, first : last + 1], width).to(dtype)  # B×12×n×W
         for start, stop, k in _bands(row_lo, top, bottom):
-            band = slice(start - top, stop - top)
+            lower, upper = wide[:, :, k - first], wide[:, :, int(row_hi[start]) - first]
             weights = row_weight[start:stop].view(1, 1, -1, 1).to(dtype)
-            _apply_band(out[:, :, band], x[:, :, band], wide[:, :, k], step[:, :, k], weights)
-        yield top, out.round_().clamp_(0, 255).to(torch.uint8)
+            x = photos_255[:, :, start:stop].to(fields.device, dtype, memory_format=_PLANAR)
+            band = _apply_band(x, lower, upper - lower, weights).clamp_(0, 255)
+            target = out[:, start:stop]
+            target.copy_(band.round_().permute(0, 2, 3, 1).to(target.device, torch.uint8))
+    return out
+
+
+_PLANAR = torch.contiguous_format
+"""Each channel's rows contiguous: the band's passes read the photo 3× faster so than as
+the interleaved pixels it is decoded into."""
+
+
+def _in_8bit_units(
+    coefficients: torch.Tensor, residual_lr: torch.Tensor | None, config: DetailConfig
+) -> torch.Tensor:
+    """The field for photos in [0, 255], grouped by input channel: channels 3i..3i+2 are
+    the weights of input channel i in the three outputs, 9..11 the offsets. A is unitless;
+    the offsets scale by 255, and the residual, upsampled like them, is added to them."""
+    fields = coefficients.float()
+    weights = fields[:, :9].unflatten(1, (3, 3)).transpose(1, 2).flatten(1, 2)
+    offsets = fields[:, 9:12] * 255
+    if residual_lr is not None and config.residual:
+        offsets = offsets + residual_lr.float() * (255 * config.residual)
+    return torch.cat([weights, offsets], 1)
+
+
+def _widen(fields: torch.Tensor, width: int) -> torch.Tensor:
+    """Rows of a field upsampled across the width only (B×C×n×w → B×C×n×width)."""
+    rows = fields.flatten(1, 2)
+    return F.interpolate(rows, size=width, mode="linear").unflatten(1, fields.shape[1:3])
 
 
 def _bands(row_lo: torch.Tensor, top: int, bottom: int) -> Iterator[tuple[int, int, int]]:
@@ -233,20 +257,17 @@ def _bands(row_lo: torch.Tensor, top: int, bottom: int) -> Iterator[tuple[int, i
 
 
 def _apply_band(
-    out: torch.Tensor, x: torch.Tensor, row: torch.Tensor, step: torch.Tensor, weights: torch.Tensor
-) -> None:
-    """out = T(x) + w·ΔT(x) for one band: T, ΔT are rows of transforms (B×C×W) shared by the
-    band's rows, w the rows' weights; channels past the 12 are added as they are. Written as
-    few in-place passes, each over the band's pixels once."""
-    extra = row.shape[1] > COEFFICIENTS
-    out.copy_((row[:, 9:12] + row[:, COEFFICIENTS:] if extra else row[:, 9:12])[:, :, None])
-    delta = step[:, 9:12] + step[:, COEFFICIENTS:] if extra else step[:, 9:12]
-    change = torch.addcmul(delta[:, :, None], step[:, 0:9:3, None], x[:, 0:1])
-    out.addcmul_(row[:, 0:9:3, None], x[:, 0:1])
+    x: torch.Tensor, row: torch.Tensor, step: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """T(x) + w·ΔT(x) for one band of rows (x: B×3×r×W): T and ΔT are rows of transforms
+    (B×12×W, grouped by input channel) shared by the band's rows, w the rows' weights.
+    Written as few passes, each over the band's pixels once."""
+    out = torch.addcmul(row[:, 9:12, None], row[:, 0:3, None], x[:, 0:1])
+    change = torch.addcmul(step[:, 9:12, None], step[:, 0:3, None], x[:, 0:1])
     for i in (1, 2):
-        out.addcmul_(row[:, i:9:3, None], x[:, i : i + 1])
-        change.addcmul_(step[:, i:9:3, None], x[:, i : i + 1])
-    out.addcmul_(change, weights)
+        out.addcmul_(row[:, 3 * i : 3 * i + 3, None], x[:, i : i + 1])
+        change.addcmul_(step[:, 3 * i : 3 * i + 3, None], x[:, i : i + 1])
+    return out.addcmul_(change, weights)
 
 
 def upscale(
@@ -255,10 +276,11 @@ def upscale(
     photos_255: torch.Tensor,
     config: DetailConfig,
     dtype: torch.dtype = torch.float32,
-) -> Iterator[tuple[int, torch.Tensor]]:
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
     """The whole stage: fit x_lr → y_lr (B×3×h×w in [0, 1]; x_lr may have one image for many
-    y_lr) and apply to the photos, yielding (first row, B×3×rows×W uint8) strips."""
+    y_lr) and apply to the photos → B×H×W×3 uint8 (into `out` when given)."""
     x_lr = x_lr.expand_as(y_lr)
     coefficients = fit(x_lr, y_lr, config)
     leftover = residual(coefficients, x_lr, y_lr) if config.residual else None
-    yield from transfer(coefficients, photos_255, config, leftover, dtype)
+    return transfer(coefficients, photos_255, config, leftover, dtype, out)

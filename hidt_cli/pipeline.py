@@ -378,12 +378,8 @@ class HiDT:
         # faster than float32 (0.27 vs 0.24 s CPU per 6 MP), so float32 stays there.
         on_gpu_bf16 = self.device.type == "cuda" and self.dtype == torch.bfloat16
         dtype = torch.bfloat16 if on_gpu_bf16 else torch.float32
-        strips = detail.upscale(guide_255 / 255, y_lr, photos_255, config, dtype)
-        height, width = photos_255.shape[-2:]
-        result = np.empty((len(y_lr), height, width, 3), dtype=np.uint8)
-        for top, strip in strips:
-            rows = strip.shape[-2]
-            result[:, top : top + rows] = strip.permute(0, 2, 3, 1).cpu().numpy()
+        result = np.empty((len(y_lr), *photos_255.shape[-2:], 3), dtype=np.uint8)
+        detail.upscale(guide_255 / 255, y_lr, photos_255, config, dtype, torch.from_numpy(result))
         return result
 
     def translate(

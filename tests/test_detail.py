@@ -53,8 +53,12 @@ DEFAULT = detail.DetailConfig()
 
 
 def render(photo_255, x_lr, y_lr, config=DEFAULT) -> torch.Tensor:
-    strips = list(detail.upscale(x_lr, y_lr, photo_255, config))
-    return torch.cat([strip for _, strip in strips], 2).float()
+    return planar(detail.upscale(x_lr, y_lr, photo_255, config))
+
+
+def planar(result: torch.Tensor) -> torch.Tensor:
+    """The stage's B×H×W×3 uint8 result as B×3×H×W float, like the photos here."""
+    return result.permute(0, 3, 1, 2).float()
 
 
 def test_known_operator_is_recovered_at_full_resolution():
@@ -113,9 +117,9 @@ def test_upsampling_matches_bilinear_interpolation():
     photo = torch.full((1, 3, 50, 70), 255.0)
     identity = torch.zeros(1, 12, 9, 13)
     identity[:, 9:] = field[:, :3] * 0.5  # offsets only: the output is the offset field
-    out = torch.cat([s for _, s in detail.transfer(identity, photo * 0, detail.DetailConfig())], 2)
+    out = planar(detail.transfer(identity, photo * 0, detail.DetailConfig()))
     want = torch.nn.functional.interpolate(identity[:, 9:], (50, 70), mode="bilinear")
-    assert (out.float() - (want * 255).round()).abs().max() <= 1
+    assert (out - (want * 255).round()).abs().max() <= 1
 
 
 def test_batched_photos_fit_independently():
@@ -168,8 +172,8 @@ def test_bf16_apply_stays_within_a_few_levels():
     coefficients = detail.fit(x_lr, y_lr, detail.DetailConfig())
     config = detail.DetailConfig()
     full, half = (
-        torch.cat([s for _, s in detail.transfer(coefficients, photo, config, dtype=dtype)], 2)
+        planar(detail.transfer(coefficients, photo, config, dtype=dtype))
         for dtype in (torch.float32, torch.bfloat16)
     )
-    error = (full.float() - half.float()).abs()
+    error = (full - half).abs()
     assert error.mean() < 0.5 and error.max() <= 4
