@@ -3,6 +3,7 @@ memory the stage needs beyond the decoded photo.
 
     python benchmarks/bench_detail.py                      # stage at 24 MP, 4K, 2 MP; CLI at 24 MP
     python benchmarks/bench_detail.py --sizes 6000x4000 --cli-runs 5
+    python benchmarks/bench_detail.py --sizes "" --cli-runs 0 --timelapse-runs 3   # 4K frames
 
 Stage times are the best of --repeats uncontended runs (each run prints how busy other
 processes kept the machine); CLI times are whole processes (start-up, decode, networks with the
@@ -84,6 +85,29 @@ def cli_seconds(height: int, width: int, runs: int) -> tuple[float, float, float
     return min(times), statistics.median(times), startup
 
 
+def timelapse_frame_seconds(height: int, width: int, runs: int) -> tuple[float, float]:
+    """(best, median) seconds per frame after the first of `hidt timelapse photo.jpg --presets
+    day,night`: whole processes of FEW and MANY frames, the difference over the extra frames,
+    so start-up, model load and the first frame cancel out."""
+    few, many = 4, 24
+    with tempfile.TemporaryDirectory() as folder:
+        photo = Path(folder, "photo.jpg")
+        Image.fromarray(synthetic_photo(height, width)).save(photo, quality=92)
+
+        def command(frames: int) -> list[str]:
+            return [
+                *(sys.executable, "-m", "hidt_cli", "timelapse", str(photo)),
+                *("--presets", "day,night", "--frames", str(frames), "--overwrite", "-q"),
+                *("-o", str(Path(folder, "timelapse.mp4"))),
+            ]
+
+        _timed(command(few))  # warms the disk cache
+        per_frame = [
+            (_timed(command(many)) - _timed(command(few))) / (many - few) for _ in range(runs)
+        ]
+    return min(per_frame), statistics.median(per_frame)
+
+
 def _timed(command: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True)
@@ -96,13 +120,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cli-size", type=photo_size, default=(6000, 4000))
     parser.add_argument("--cli-runs", type=int, default=3)
+    parser.add_argument("--timelapse-size", type=photo_size, default=(3840, 2160))
+    parser.add_argument("--timelapse-runs", type=int, default=0)
     args = parser.parse_args()
     print(f"machine: {describe_machine(torch.device('cpu'))}, torch {torch.__version__}")
     print(
         "\n| photo | MP | fit (s) | apply (s) | stage (s) | peak beyond photo (MiB) | others busy |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for size in args.sizes.split(","):
+    for size in filter(None, args.sizes.split(",")):
         width, height = photo_size(size)
         times = stage_times(height, width, args.repeats)
         memory = peak_extra_mib(height, width)
@@ -118,6 +144,11 @@ def main() -> None:
             f"\n`hidt translate` {width}×{height} JPEG --preset night: best {best:.2f} s, ", end=""
         )
         print(f"median {median:.2f} s of {args.cli_runs}; start-up (imports) {startup:.2f} s")
+    if args.timelapse_runs:
+        width, height = args.timelapse_size
+        best, median = timelapse_frame_seconds(height, width, args.timelapse_runs)
+        print(f"\n`hidt timelapse` {width}×{height} photo, per frame after the first: ", end="")
+        print(f"best {best:.3f} s, median {median:.3f} s of {args.timelapse_runs}")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,9 @@ behind). Memory holds a few batches of frames, whatever the clip's length."""
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
-from typing import TypeVar
 
 import numpy as np
 import torch
@@ -21,9 +17,7 @@ from hidt_cli import detail
 from hidt_cli.io.video import Frame
 from hidt_cli.pipeline import HiDT, RenderSpec
 from hidt_cli.steady import Steadiness, SteadyFields
-
-T = TypeVar("T")
-R = TypeVar("R")
+from hidt_cli.workers import in_order
 
 StylesOf = Callable[[Sequence[Frame]], torch.Tensor]
 """The style code of each frame of a batch (B×style_dim)."""
@@ -44,7 +38,7 @@ def render_clip(
     order, steadiness.radius frames behind the input. Frames are rendered through the detail stage (spec.native_size and
     spec.plain_resize do not apply). With `workers` > 1, that many batches go through the
     networks and the fit at once, each on its own thread (on a CPU: give torch one thread
-    per worker, see `one_thread_per_worker`), while this thread applies the transforms."""
+    per worker, see `workers.one_thread_per_worker`), while this thread applies the transforms."""
     spec = spec or RenderSpec()
     window: SteadyFields[_Waiting] = SteadyFields(steadiness or Steadiness())
     config = spec.detail
@@ -60,7 +54,7 @@ def render_clip(
         return small, transforms(small, translated, config), photos
 
     jobs = ((chunk, styles_of(chunk)) for chunk in chunks(frames, batch))  # in order, here
-    for (chunk, _), (small, fields, photos) in _in_order(translate, jobs, workers):
+    for (chunk, _), (small, fields, photos) in in_order(translate, jobs, workers):
         for frame, photo, field, copy in zip(chunk, photos, fields, small, strict=True):
             # the decoded array is let go: `photo` holds the same pixels, planar
             waiting = _Waiting(frame.pts, frame.index, photo)
@@ -81,45 +75,6 @@ def _finished(ready: list[tuple[_Waiting, torch.Tensor]], config) -> Iterator[Fr
     for waiting, field in ready:
         rgb = apply_transforms(field, waiting.photo_255, config)
         yield Frame(rgb, waiting.pts, waiting.index)
-
-
-def _in_order(call: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
-    """(item, call(item)) in order, with up to `workers` calls running at once on threads."""
-    if workers <= 1:
-        yield from ((item, call(item)) for item in items)
-        return
-    pending: deque[tuple[T, Future[R]]] = deque()
-    with ThreadPoolExecutor(workers, thread_name_prefix="hidt-clip") as pool:
-        try:
-            for item in items:
-                pending.append((item, pool.submit(call, item)))
-                if len(pending) > workers:  # all workers busy while the caller works
-                    first, future = pending.popleft()
-                    yield first, future.result()
-            while pending:
-                first, future = pending.popleft()
-                yield first, future.result()
-        finally:
-            for _, future in pending:
-                future.cancel()
-
-
-@contextmanager
-def one_thread_per_worker(device: torch.device) -> Iterator[int]:
-    """How many `workers` render_clip should use here. On a CPU, torch's threads become that
-    many single-threaded workers for the duration (restored after): OpenMP threads spin
-    between layers, starving the threads that decode and encode (on a busy 2-core machine a
-    720p frame took 1.8 s of CPU that way, 0.6 s with two single-threaded workers), while
-    frames side by side keep every core on whole layers. Elsewhere: one worker."""
-    if device.type != "cpu":
-        yield 1
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield threads
-    finally:
-        torch.set_num_threads(threads)
 
 
 def fixed_style(code: torch.Tensor) -> StylesOf:

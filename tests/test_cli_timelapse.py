@@ -264,6 +264,16 @@ def test_render_matches_translate(model, hires):
     assert shrunk.shape == (5, 32, 48, 3)
 
 
+def test_workers_side_by_side_render_the_same_frames_in_order(model):
+    rgb = make_photo()
+    codes = interpolate_codes(torch.tensor([model.presets["night"], model.presets["day"]]), 7)
+    spec = RenderSpec(inference_size=32)
+    alone = list(render_frames(model, rgb, codes, spec, batch=2))
+    together = list(render_frames(model, rgb, codes, spec, batch=2, workers=3))
+    assert [len(b) for b in together] == [2, 2, 2, 1]
+    assert np.array_equal(np.concatenate(alone), np.concatenate(together))
+
+
 def test_strip_indices():
     assert strip_indices(3) == {0, 1, 2}
     picks = strip_indices(100)

@@ -11,11 +11,12 @@ import pytest
 import torch
 
 import hidt_cli
-from hidt_cli.clips import fixed_style, one_thread_per_worker, render_clip
+from hidt_cli.clips import fixed_style, render_clip
 from hidt_cli.guide import Clock, GuideStyles
 from hidt_cli.io.video import Frame, VideoInfo
 from hidt_cli.pipeline import RenderSpec
 from hidt_cli.steady import Steadiness, SteadyFields, histogram_distance, histograms
+from hidt_cli.workers import one_thread_per_worker
 from tests.conftest import make_photo
 
 SIZE = (3, 16, 24)

@@ -14,7 +14,7 @@ import typer
 from hidt_cli.cli import common
 from hidt_cli.cli.batch import BatchReport, Outcome
 from hidt_cli.cli.common import fail
-from hidt_cli.clips import StylesOf, fixed_style, one_thread_per_worker, render_clip
+from hidt_cli.clips import StylesOf, fixed_style, render_clip
 from hidt_cli.guide import Clock, GuideStyles, guide_styles
 from hidt_cli.io.paths import InputItem
 from hidt_cli.io.video import (
@@ -27,6 +27,7 @@ from hidt_cli.io.video import (
     probe_video,
 )
 from hidt_cli.pipeline import HiDT, RenderSpec
+from hidt_cli.workers import one_thread_per_worker
 
 GUIDE_SMOOTHING = 2.0
 """Gaussian smoothing of the guide's styles over time, in guide frames (as `timelapse`)."""
