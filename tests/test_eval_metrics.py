@@ -65,3 +65,16 @@ def test_hit_rate_confusion_matrix_and_accuracy():
     assert math.isclose(metrics.accuracy(torch.zeros(2, 2, dtype=torch.long)), 0.0)
     with pytest.raises(ValueError):
         metrics.hit_rate(torch.tensor([]), torch.tensor([]))
+
+
+def test_colour_cast_sees_a_green_tint_not_a_darkening():
+    generator = torch.Generator().manual_seed(0)
+    grey = torch.rand(1, 1, 16, 16, generator=generator) * 1.2 - 0.6
+    photo = grey + torch.rand(1, 3, 16, 16, generator=generator) * 0.4 - 0.2  # muted colours
+    darker = (photo + 1) * 0.6 - 1  # the same colours, less light
+    green = photo.clone()
+    green[:, 1] = (green[:, 1] + 0.3).clamp(max=1)
+    casts = metrics.colour_cast(torch.cat([photo, darker, green]), photo)
+    assert casts.shape == (3, 2)
+    assert casts[0].abs().max() < 1e-4
+    assert casts[1].max() < 1 and casts[2, 0] > 10  # a* moves with the tint, not the light

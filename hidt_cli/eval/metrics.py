@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from hidt_cli.eval.color import srgb_to_lab
+
 PSNR_CAP_DB = 100.0
 """PSNR of identical images is infinite; it is reported as this so that JSON can hold it."""
 
@@ -53,6 +55,17 @@ def psnr(images_pm1: torch.Tensor, references_pm1: torch.Tensor) -> torch.Tensor
     mse = ((images_pm1.float() - references_pm1.float()) / 2).pow(2).flatten(1).mean(1)
     floor = 10 ** (-PSNR_CAP_DB / 10)
     return -10 * mse.clamp(min=floor).log10()
+
+
+def colour_cast(images_pm1: torch.Tensor, photo_pm1: torch.Tensor) -> torch.Tensor:
+    """|mean Δa*|, |mean Δb*| of each translation against its photo (K×2, CIELAB units): the
+    colour a style lays over the whole picture. A night or sunset moves b* on purpose; the
+    green, magenta and purple casts of bad prior styles move a* (green negative, magenta and
+    purple positive), so a* is the one to watch."""
+    lab = srgb_to_lab(images_pm1.float().add(1).div(2).clamp(0, 1))
+    reference = srgb_to_lab(photo_pm1.float().add(1).div(2).clamp(0, 1))
+    shift = lab[:, 1:].mean((2, 3)) - reference[:, 1:].mean((2, 3))
+    return shift.abs()
 
 
 def hit_rate(predicted: torch.Tensor, wanted: torch.Tensor) -> float:

@@ -28,6 +28,10 @@ DESCRIPTIONS = {
     "dipd_swap": "DIPD between each photo and its swapped translations",
     "hit_rate": "share of swaps whose predicted class is the style photo's predicted class",
     "style_consistency": "mean ‖E_s(G(c, s)) − s‖ for s from the prior (lower is better)",
+    "prior_cast_a": "mean |Δa*| of prior-style translations against the photo: green (−) or "
+    "magenta/purple (+) casts",
+    "prior_cast_b": "mean |Δb*| of prior-style translations against the photo: blue (−) or "
+    "yellow/orange (+) light",
     "is_real": "Inception score of the content photos themselves, for reference",
     "reconstruction_psnr_db": "PSNR of decode(c, own s) against the photo at processing size",
     "hires_reconstruction_psnr_db": "PSNR of the 16-crop enhancer's reconstruction at 4× size",

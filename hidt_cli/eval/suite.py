@@ -95,6 +95,7 @@ class _Scores:
     probabilities: dict[str, list[torch.Tensor]] = field(default_factory=lambda: defaultdict(list))
     distances: dict[str, list[torch.Tensor]] = field(default_factory=lambda: defaultdict(list))
     consistency: list[torch.Tensor] = field(default_factory=list)
+    casts: list[torch.Tensor] = field(default_factory=list)
     psnr: dict[str, list[torch.Tensor]] = field(default_factory=lambda: defaultdict(list))
     hits: list[torch.Tensor] = field(default_factory=list)
     wanted: list[torch.Tensor] = field(default_factory=list)
@@ -210,6 +211,7 @@ def _score(done: _Done, priors: torch.Tensor, wanted: torch.Tensor, scores: _Sco
     """Add one content photo's numbers."""
     scores.psnr["reconstruction"].append(metrics.psnr(done.reconstruction, done.photo_pm1))
     scores.consistency.append(metrics.style_consistency(done.recovered, priors))
+    scores.casts.append(metrics.colour_cast(done.images["random"], done.photo_pm1).cpu())
     for kind, out in done.outputs.items():
         scores.probabilities[kind].append(out.probabilities)
         real = done.real.features.expand(len(out.features), -1, -1, -1)
@@ -230,6 +232,7 @@ def _table(scores: _Scores, real_probabilities: torch.Tensor) -> dict[str, float
     if scores.hits:
         table["hit_rate"] = metrics.hit_rate(torch.cat(scores.hits), torch.cat(scores.wanted))
     table["style_consistency"] = float(torch.cat(scores.consistency).mean())
+    table["prior_cast_a"], table["prior_cast_b"] = torch.cat(scores.casts).mean(0).tolist()
     table["is_real"] = metrics.inception_score(real_probabilities)
     for name, values in scores.psnr.items():
         table[f"{name.replace(' ', '_')}_psnr_db"] = float(torch.cat(values).mean())
