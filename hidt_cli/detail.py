@@ -61,8 +61,9 @@ class DetailConfig:
     today's weights it only brings the networks' blur back (mid-band correlation 0.99 → 0.94
     at weight 1, windows smudged at 100 %); for weights that light windows up."""
     strip_pixels: int = 1 << 21
-    """Full-resolution pixels per apply strip (rows × width): bounds the memory of the apply
-    step, about 80 bytes per strip pixel."""
+    """Full-resolution pixels per apply strip (rows × width): a strip widens only its own
+    low-res rows of the field to the photo's width (12 floats per row and column per style),
+    so this bounds that buffer; the per-pixel passes run band by band inside it."""
 
     def scaled(self, factor: float) -> DetailConfig:
         """The same settings for a translation `factor` times finer than the networks' size
@@ -221,8 +222,8 @@ def transfer(
 
 
 _PLANAR = torch.contiguous_format
-"""Each channel's rows contiguous: the band's passes read the photo 3× faster so than as
-the interleaved pixels it is decoded into."""
+"""Each channel's rows contiguous: the band's passes over a planar copy took a third of the
+time they took over the interleaved pixels the photo is decoded into."""
 
 
 def _in_8bit_units(
