@@ -52,7 +52,15 @@ def test_defaults_are_found_and_verified_without_options(monkeypatch):
 
 
 def test_presets_are_the_daytime_classes(model):
-    assert set(model.presets) == {"cloudy", "day", "night", "rain", "sunset"}
+    assert set(model.presets) == {
+        "cloudy",
+        "day",
+        "dusk",
+        "night",
+        "rain",
+        "sunset",
+        "webcam-night",
+    }
     day, night = (torch.tensor(model.presets[n]) for n in ("day", "night"))
     assert (day - night).norm() > 1.0  # far apart on the N(0, I) prior's scale
 
