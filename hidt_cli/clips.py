@@ -35,10 +35,11 @@ def render_clip(
     steadiness: Steadiness | None = None,
 ) -> Iterator[Frame]:
     """Yield the translated frames (H×W×3 uint8, with their source's pts and index) in
-    order, steadiness.radius frames behind the input. Frames are rendered through the detail stage (spec.native_size and
-    spec.plain_resize do not apply). With `workers` > 1, that many batches go through the
-    networks and the fit at once, each on its own thread (on a CPU: give torch one thread
-    per worker, see `workers.one_thread_per_worker`), while this thread applies the transforms."""
+    order, steadiness.radius frames behind the input. Frames are rendered through the detail
+    stage (spec.native_size and spec.plain_resize do not apply). With `workers` > 1, that
+    many batches go through the networks and the fit at once, each on its own thread (on a
+    CPU: give torch one thread per worker, see `workers.one_thread_per_worker`), while this
+    thread applies the transforms."""
     spec = spec or RenderSpec()
     window: SteadyFields[_Waiting] = SteadyFields(steadiness or Steadiness())
     config = spec.detail
@@ -83,22 +84,14 @@ def fixed_style(code: torch.Tensor) -> StylesOf:
 
 
 def transforms(small_255: torch.Tensor, translated_pm1: torch.Tensor, config) -> torch.Tensor:
-    """Each frame's field of transforms, small copy → translation (B×12×h×w; with the
-    config's residual on, its low-res residual follows as 3 more channels)."""
-    x, y = small_255 / 255, translated_pm1.float().add(1).mul_(0.5)
-    coefficients = detail.fit(x, y, config)
-    if not config.residual:
-        return coefficients
-    return torch.cat([coefficients, detail.residual(coefficients, x, y)], 1)
+    """Each frame's field of transforms, small copy → translation (B×12×h×w)."""
+    return detail.transforms(small_255 / 255, translated_pm1.float().add(1).mul_(0.5), config)
 
 
 def apply_transforms(field: torch.Tensor, photo_255: torch.Tensor, config) -> np.ndarray:
     """One frame's field (C×h×w) applied to it at full resolution (3×H×W) → H×W×3 uint8."""
-    field = field[None]
-    leftover = field[:, detail.COEFFICIENTS :] if config.residual else None
     rgb = np.empty((*photo_255.shape[-2:], 3), dtype=np.uint8)
-    out = torch.from_numpy(rgb)[None]
-    detail.transfer(field[:, : detail.COEFFICIENTS], photo_255[None], config, leftover, out=out)
+    detail.transfer(field[None], photo_255[None], config, out=torch.from_numpy(rgb)[None])
     return rgb
 
 

@@ -171,6 +171,16 @@ def residual(coefficients: torch.Tensor, x_lr: torch.Tensor, y_lr: torch.Tensor)
     return y_lr.float() - apply(coefficients, x_lr.float())
 
 
+def transforms(x_lr: torch.Tensor, y_lr: torch.Tensor, config: DetailConfig) -> torch.Tensor:
+    """The field the stage applies (B×12×h×w): the local transforms fitted x_lr → y_lr, with
+    config.residual times what they leave of y_lr added to their offsets — bilinear
+    upsampling is linear, so the offsets carry the upsampled residual exactly."""
+    coefficients = fit(x_lr, y_lr, config)
+    if config.residual:
+        coefficients[:, 9:12] += config.residual * residual(coefficients, x_lr, y_lr)
+    return coefficients
+
+
 def _source_index(out_size: int, in_size: int, device: torch.device):
     """Bilinear (align_corners=False) source indices and weights along one axis, as
     F.interpolate computes them, so a strip of rows equals the same rows of one call."""
@@ -185,16 +195,14 @@ def transfer(
     coefficients: torch.Tensor,
     photos_255: torch.Tensor,
     config: DetailConfig,
-    residual_lr: torch.Tensor | None = None,
     dtype: torch.dtype = torch.float32,
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Apply a low-res coefficient field (B×12×h×w) to full-resolution photos (B×3×H×W or
-    1×3×H×W for one photo in B styles; uint8 or float in [0, 255]) → B×H×W×3 uint8, written
-    into `out` when given (it may live on another device, e.g. a NumPy array's memory). With
-    residual_lr (B×3×h×w, [0, 1] units) its bilinear upsampling times config.residual is
-    added. `dtype` is the precision of the per-pixel passes (bf16 halves their memory traffic
-    on a GPU).
+    """Apply a low-res field of transforms (B×12×h×w, from `transforms`) to full-resolution
+    photos (B×3×H×W or 1×3×H×W for one photo in B styles; uint8 or float in [0, 255]) →
+    B×H×W×3 uint8, written into `out` when given (it may live on another device, e.g. a NumPy
+    array's memory). `dtype` is the precision of the per-pixel passes (bf16 halves their
+    memory traffic on a GPU).
 
     The field is upsampled bilinearly (as F.interpolate with align_corners=False): across the
     width per strip of rows, at low resolution; down the height per band of rows that lie
@@ -202,7 +210,7 @@ def transfer(
     weight times their difference. So no full-resolution field is ever built, and each band
     is converted, transformed and interleaved into the result while it is in the cache."""
     batch, (height, width) = len(coefficients), photos_255.shape[-2:]
-    fields = _in_8bit_units(coefficients, residual_lr, config)
+    fields = _in_8bit_units(coefficients)
     if out is None:
         out = torch.empty((batch, height, width, 3), dtype=torch.uint8, device=fields.device)
     row_lo, row_hi, row_weight = _source_index(height, fields.shape[-2], fields.device)
@@ -226,18 +234,13 @@ _PLANAR = torch.contiguous_format
 time they took over the interleaved pixels the photo is decoded into."""
 
 
-def _in_8bit_units(
-    coefficients: torch.Tensor, residual_lr: torch.Tensor | None, config: DetailConfig
-) -> torch.Tensor:
+def _in_8bit_units(coefficients: torch.Tensor) -> torch.Tensor:
     """The field for photos in [0, 255], grouped by input channel: channels 3i..3i+2 are
     the weights of input channel i in the three outputs, 9..11 the offsets. A is unitless;
-    the offsets scale by 255, and the residual, upsampled like them, is added to them."""
+    the offsets scale by 255."""
     fields = coefficients.float()
     weights = fields[:, :9].unflatten(1, (3, 3)).transpose(1, 2).flatten(1, 2)
-    offsets = fields[:, 9:12] * 255
-    if residual_lr is not None and config.residual:
-        offsets = offsets + residual_lr.float() * (255 * config.residual)
-    return torch.cat([weights, offsets], 1)
+    return torch.cat([weights, fields[:, 9:12] * 255], 1)
 
 
 def _widen(fields: torch.Tensor, width: int) -> torch.Tensor:
@@ -281,7 +284,4 @@ def upscale(
 ) -> torch.Tensor:
     """The whole stage: fit x_lr → y_lr (B×3×h×w in [0, 1]; x_lr may have one image for many
     y_lr) and apply to the photos → B×H×W×3 uint8 (into `out` when given)."""
-    x_lr = x_lr.expand_as(y_lr)
-    coefficients = fit(x_lr, y_lr, config)
-    leftover = residual(coefficients, x_lr, y_lr) if config.residual else None
-    return transfer(coefficients, photos_255, config, leftover, dtype, out)
+    return transfer(transforms(x_lr.expand_as(y_lr), y_lr, config), photos_255, config, dtype, out)
