@@ -5,6 +5,8 @@ count and hypothesis profiles."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,14 @@ def run_translate(weights: Path, *args: object, input: bytes | None = None):
     size 32 (fast with the tiny test networks)."""
     base = ["translate", "--weights", str(weights), "--device", "cpu", "--inference-size", "32"]
     return CliRunner().invoke(app, [*base, *map(str, args)], input=input)
+
+
+def interruptible(command: list[str], **kwargs) -> subprocess.Popen:
+    """Start a hidt process that Ctrl-C reaches: a test runner started in the background
+    without job control ignores SIGINT, and a child would inherit that and never stop."""
+    return subprocess.Popen(
+        command, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs
+    )
 
 
 @pytest.fixture(scope="session")

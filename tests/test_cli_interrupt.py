@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import make_photo, run_translate
+from tests.conftest import interruptible, make_photo, run_translate
 
 COUNT = 8
 PIPE_AT = 4
@@ -83,7 +83,7 @@ def test_interrupted_batch_leaves_only_complete_outputs_and_resumes(tiny_weights
         "32",
         "--quiet",
     ]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    process = interruptible(command, stderr=subprocess.PIPE, text=True)
     writer: int | None = None
 
     def reading_the_pipe() -> bool:

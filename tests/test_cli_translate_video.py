@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from hidt_cli.io.video import VideoReader, read_frames
-from tests.conftest import make_photo, run_translate
+from tests.conftest import interruptible, make_photo, run_translate
 from tests.test_io_video import make_clip
 
 WIDTH, HEIGHT, FRAMES, RATE = 96, 64, 20, 10
@@ -213,7 +213,7 @@ def test_interrupting_a_clip_leaves_no_partial_output_and_a_rerun_redoes_it(tiny
         *("--weights", str(tiny_weights), "--device", "cpu", "--inference-size", "64", "--quiet"),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    process = interruptible(command, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not [p for p in tmp_path.iterdir() if ".tmp" in p.name]:
         time.sleep(0.05)
