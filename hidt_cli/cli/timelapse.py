@@ -221,10 +221,9 @@ def render_frames(
 ) -> Iterator[np.ndarray]:
     """The photo in each style, as B×H×W×3 uint8 batches of `batch` styles (the content
     encoded once per batch) yielded in order as they are rendered, so that a long timelapse
-    never sits in memory whole; `workers`
-    batches render at once (on a CPU, in `one_thread_per_worker`: a 4K frame 0.31 s instead of
-    0.44 s on two cores). Frames have the photo's size, shrunk to fit max_side: a video frame
-    larger than 4K plays nowhere."""
+    never sits in memory whole; `workers` batches render at once (on a CPU, in
+    `one_thread_per_worker`: a 4K frame 0.31 s instead of 0.44 s on two cores). Frames have
+    the photo's size, shrunk to fit max_side: a video frame larger than 4K plays nowhere."""
     photo = hires.fit_within(photo_tensor(rgb, model.device), max_side)
 
     def render(chunk: torch.Tensor) -> np.ndarray:
