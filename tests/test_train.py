@@ -55,9 +55,9 @@ def photos(tmp_path_factory):
     return folder
 
 
-def train(photos, out, tmp_path, *extra):
+def train(photos, out, tmp_path, *extra, settings=TINY_TRAIN):
     config = tmp_path / "tiny.json"
-    config.write_text(json.dumps(TINY_TRAIN))
+    config.write_text(json.dumps(settings))
     args = ["train", str(photos), "--out", str(out), "--config", str(config), "--device", "cpu"]
     return runner.invoke(app, [*args, "--quiet", *map(str, extra)])
 
@@ -179,6 +179,35 @@ def test_weights_only_restart(photos, tmp_path):
         first / "generator.safetensors",
     )
     assert result.exit_code == 0, result.output
+
+
+def test_exported_weights_are_the_average_and_resume_takes_the_new_learning_rate(photos, tmp_path):
+    out = tmp_path / "run"
+    result = train(photos, out, tmp_path, "--steps", "3", "--crop", "32", "--batch-size", "2")
+    assert result.exit_code == 0, result.output
+    saved = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    exported = hidt_cli.load(out, device="cpu").generator.state_dict()
+    averaged, trained = saved["average"]["weights"], saved["generator"]
+    assert int(saved["average"]["updates"]) == 3
+    assert all(torch.allclose(exported[k], averaged[k].half().float()) for k in exported)
+    assert not all(torch.allclose(exported[k], trained[k].half().float()) for k in exported)
+    lower = {"lr_g": 1e-5, "lr_d": 2e-5}
+    args = ["--resume", "--steps", "4", "--crop", "32", "--batch-size", "2"]
+    assert train(photos, out, tmp_path, *args, settings=lower).exit_code == 0
+    saved = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert [g["lr"] for g in saved["opt_g"]["param_groups"]] == [1e-5]
+    assert [g["lr"] for g in saved["opt_d"]["param_groups"]] == [2e-5]
+    assert int(saved["average"]["updates"]) == 4
+
+
+def test_no_average_exports_the_trained_weights(photos, tmp_path):
+    out = tmp_path / "run"
+    args = ["--steps", "2", "--crop", "32", "--batch-size", "2"]
+    assert train(photos, out, tmp_path, *args, settings={**TINY_TRAIN, "ema": 0}).exit_code == 0
+    saved = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    exported = hidt_cli.load(out, device="cpu").generator.state_dict()
+    assert "average" not in saved
+    assert all(torch.allclose(exported[k], saved["generator"][k].half().float()) for k in exported)
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,9 @@ class TranslatorTrainConfig:
     lr_d: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.999)
     weight_decay: float = 1e-4
+    ema: float = 0.999
+    """Decay of the moving average of the generator's weights that is exported and sampled
+    (train/averaging.py); 0 exports the trained weights themselves."""
     style_pool: int = 256
     d_scales: int = 2
     d_base: int = 64

@@ -127,6 +127,8 @@ class Checkpointed:
     data_root: Path
     photos: list[Path]
     step: int
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
 
     def parts(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -162,9 +164,17 @@ class Checkpointed:
             raise ValueError(f"{checkpoint.path}: was trained with a different {self.NETWORK} size")
         for name, part in self.parts().items():
             part.load_state_dict(checkpoint.state[name])
+        self._apply_learning_rates()
         restore_rng(checkpoint.state["rng"], self.runtime.rank)
         self.step = int(checkpoint.state["step"])
         self.load_extra_state(checkpoint.state)
+
+    def _apply_learning_rates(self) -> None:
+        """A resumed run takes its learning rates from its settings, not from the optimiser
+        state saved with it, so that a later phase can train on with a lower one."""
+        for opt, lr in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr
 
     def provenance(self) -> dict:
         """What the exported weights were trained on and with."""

@@ -30,6 +30,7 @@ from hidt_cli.photosets import classes_for, find_photos
 from hidt_cli.pipeline import to_uint8
 from hidt_cli.styles import sample_prior
 from hidt_cli.train import losses
+from hidt_cli.train.averaging import WeightAverage
 from hidt_cli.train.config import Phase, TranslatorTrainConfig, with_paired_weight
 from hidt_cli.train.data import PhotoCrops, balanced_weights, make_loader
 from hidt_cli.train.pairs import ScenePairCrops, change_mask, read_scenes
@@ -112,6 +113,7 @@ class TranslatorTrainer(Checkpointed):
         self.log = RunLog(out_dir / "log.jsonl", runtime.is_main)
         self._forward_g = self._compiled(self._generator_losses)
         self._standardise_style_codes()
+        self.average = WeightAverage(self.generator, config.ema) if config.ema else None
 
     # ---------------------------------------------------------------- data
 
@@ -257,6 +259,8 @@ class TranslatorTrainer(Checkpointed):
         terms["total"].backward()
         rt.average_gradients(self.generator.parameters())
         self.opt_g.step()
+        if self.average is not None:
+            self.average.update(self.generator)
         self.pool.push(style)
         self.step += 1
         return {**{k: float(v.detach()) for k, v in terms.items()}, "d": float(d_loss.detach())}
@@ -325,23 +329,40 @@ class TranslatorTrainer(Checkpointed):
 
     def extra_state(self) -> dict:
         pool = self.pool.codes if self.pool.codes is not None else torch.empty(0)
-        return {"style_pool": pool}
+        extra = {"style_pool": pool}
+        if self.average is not None:
+            extra["average"] = self.average.state_dict()
+        return extra
 
     def load_extra_state(self, state: dict) -> None:
+        """The style pool and the weight average; a checkpoint saved without an average (an
+        older run, or one with ema 0) starts one from its generator."""
         if state["style_pool"].numel():
             self.pool.codes = state["style_pool"].to(self.runtime.device)
+        if self.average is not None:
+            if "average" in state:
+                self.average.load_state_dict(state["average"])
+            else:
+                self.average.restart(self.generator)
 
     def init_generator(self, state: dict[str, torch.Tensor]) -> None:
         """Start from a generator's weights only (a small file), with fresh optimisers."""
         self.generator.load_state_dict(state)
         broadcast_parameters(self.generator, self.runtime)
+        if self.average is not None:
+            self.average.restart(self.generator)
+
+    @property
+    def exported(self) -> Generator:
+        """The generator that is exported and sampled: the weight average when there is one."""
+        return self.generator if self.average is None else self.average.module
 
     def export(self, path: Path, half: bool = True) -> None:
         """The generator with presets (mean style code per daytime class) and provenance."""
-        presets = class_presets(self.generator, self.photos, self.classes, self.runtime)
+        presets = class_presets(self.exported, self.photos, self.classes, self.runtime)
         save_safetensors(
             path,
-            self.generator,
+            self.exported,
             "generator",
             presets=presets,
             provenance=self.provenance(),
@@ -356,7 +377,9 @@ class TranslatorTrainer(Checkpointed):
         photo in every other sample photo's style, then in fixed prior styles."""
         if not self.runtime.is_main:
             return None
-        g, device = self.generator.eval(), self.runtime.device
+        g, device = self.exported, self.runtime.device
+        was_training = g.training
+        g.eval()
         crop = self.config.phase_at(max(0, self.step - 1))[1].crop
         photos = fixed_photos(self.photos, SAMPLE_PHOTOS, crop).to(device)
         prior = sample_prior(SAMPLE_PRIOR_STYLES, seed=1234, dim=g.config.style_dim).to(device)
@@ -366,7 +389,7 @@ class TranslatorTrainer(Checkpointed):
             styles = torch.cat([style, prior])
             decoded, _ = g.decode(content.slice(i, 1).expand(len(styles)), styles)
             rows.append([photos[i], *decoded])
-        g.train()
+        g.train(was_training)
         cells = [list(to_uint8(torch.stack(row))) for row in rows]
         captions = [
             [
