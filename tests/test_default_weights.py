@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 import hidt_cli
+from hidt_cli.eval.color import srgb_to_lab
 from hidt_cli.eval.fidelity import fine_band_correlation, shrunk_lab_difference
 from hidt_cli.pipeline import to_tensor_255
 from hidt_cli.styles import sample_prior
@@ -74,6 +75,16 @@ def test_night_preset_darkens_and_keeps_structure(model, day_photos):
         assert luminance(night).mean() < 0.5 * luminance(day).mean()
         correlation = np.corrcoef(edges(photo).ravel(), edges(night).ravel())[0, 1]
         assert correlation > 0.3, correlation
+
+
+def test_night_preset_is_a_blue_night_not_a_brown_darkening(model, day_photos):
+    """The night preset is fitted to night photographs under a dark-blue sky
+    (weights/training/fit_night_preset.py); the class-mean night it replaced was warm (b* > 0)."""
+    for photo in day_photos:
+        night = to_tensor_255(model.translate(photo, "night", inference_size=SIZE), "cpu")
+        lab = srgb_to_lab(night / 255).mean((0, 2, 3))
+        assert lab[2] < -5, lab.tolist()  # blue
+        assert abs(lab[1]) < 5, lab.tolist()  # neither green nor magenta
 
 
 def test_prior_styles_give_varied_lighting(model, day_photos):
