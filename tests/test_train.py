@@ -290,6 +290,7 @@ report("CHECKSUMS", sum(p.detach().double().sum() for p in trainer.generator.par
 resumed = TranslatorTrainer(config, Path(sys.argv[2]), out, runtime)
 resumed.resume(Checkpoint.read(out / "checkpoint.pt"))
 report("RESUMED_DRAWS", torch.rand(()))
+runtime.close()
 """
 
 

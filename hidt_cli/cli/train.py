@@ -166,6 +166,7 @@ def train(
         if runtime.is_main:
             _announce(trainer, masks, quiet)
         _run_with_progress(trainer, config.total_steps, quiet or not runtime.is_main)
+        runtime.close()
         common.note(f"done: {out / 'generator.safetensors'} after {trainer.step} steps", quiet)
 
 
@@ -263,4 +264,5 @@ def train_enhancer(
                 quiet,
             )
         _run_with_progress(trainer, config.steps, quiet or not runtime.is_main)
+        runtime.close()
         common.note(f"done: {out / 'enhancer.safetensors'} after {trainer.step} steps", quiet)

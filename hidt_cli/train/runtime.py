@@ -43,6 +43,14 @@ class Runtime:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
+    def close(self) -> None:
+        """Leave the process group once every rank is done. Left to the interpreter's exit,
+        gloo's threads abort a rank now and then ("terminate called without an active
+        exception") after all the work is done, failing the run."""
+        if self.world_size > 1 and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
     def average_gradients(self, parameters) -> None:
         """All-reduce gradients across ranks. Done by hand rather than with DDP because a HiDT
         step runs the generator several times before one backward pass."""
