@@ -18,6 +18,7 @@ WEIGHTS with the chosen code as its `night` preset. Two stages: a grid of step 1
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 from pathlib import Path
@@ -38,14 +39,19 @@ LIGHTNESS_SCALE, COLOUR_SCALE = 10.0, 5.0
 """One unit of distance: 10 L* or 5 a*/b* (colour shifts show at half the size of a change of light)."""
 
 
+@functools.cache
+def held_out_frames() -> frozenset[str]:
+    """The frames of the held-out fixed-camera scenes."""
+    scenes = json.loads(Path("weights/training/heldout-scenes.json").read_text())["scenes"]
+    return frozenset(f for names in scenes.values() for f in names)
+
+
 def training_photos(folder: str, prefix: str) -> list[Path]:
     """The photos of one source that training used (the held-out split and long exposures out)."""
-    scenes = json.loads(Path("weights/training/heldout-scenes.json").read_text())["scenes"]
-    frames = frozenset(f for names in scenes.values() for f in names)
     return [
         p
         for p in sorted((SHARED / folder).glob(prefix + "*.jpg"))
-        if p.name not in LONG_EXPOSURES and not held_out(p.name, frames)
+        if p.name not in LONG_EXPOSURES and not held_out(p.name, held_out_frames())
     ]
 
 
