@@ -122,3 +122,20 @@ def test_load_refuses_missing_and_foreign_files(tmp_path, tiny_weights):
         classifier.load(tmp_path / "none.safetensors")
     with pytest.raises(WeightsError, match="not a classifier"):
         classifier.load(tiny_weights / "generator.safetensors")
+
+
+def test_class_rules_cover_both_training_folders(tmp_path):
+    names = {
+        "weather-rain-0001.jpg": "cloudy",
+        "phone-day-0001.jpg": "day",
+        "phone-night-0001.jpg": "night",
+        "wallpaper-night-some-city.jpg": "night",
+        "phone-dusk-0001.jpg": None,  # blue hour and twilight have no class
+        "wallpaper-dusk-some-pier.jpg": None,
+    }
+    for name in names:
+        Image.fromarray(make_photo(16, 16, len(name))).save(tmp_path / name)
+    photos, labels = labelled_photos(tmp_path)
+    assert dict(zip((p.name for p in photos), labels, strict=True)) == {
+        name: label for name, label in names.items() if label
+    }

@@ -13,6 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from hidt_cli.cli.app import app
+from hidt_cli.eval import classifier
 from hidt_cli.eval.report import DESCRIPTIONS
 from tests.conftest import make_photo
 from tests.test_eval_classifier import make_classifier_file, write_labelled_photos
@@ -97,15 +98,25 @@ def test_evaluate_says_what_to_install_without_matplotlib(tmp_path, photos, monk
 
 def test_train_classifier_command(tmp_path):
     data = write_labelled_photos(tmp_path / "data", per_class=6)
+    extra = tmp_path / "extra"  # a second folder, named as daytime-extra/ names its photos
+    extra.mkdir()
+    for i, photo in enumerate(sorted(data.glob("amos-night-*"))):
+        (extra / f"phone-night-{i:03}.png").write_bytes(photo.read_bytes())
+    (extra / "phone-dusk-000.png").write_bytes((data / "unlabelled.png").read_bytes())
     out = tmp_path / "weights" / "classifier.safetensors"
     out.parent.mkdir()
     (out.parent / "manifest.json").write_text('{"files": {}}')
-    args = ["train-classifier", str(data), "--out", str(out), "--epochs", "2", "--size", "32"]
-    result = runner.invoke(app, [*args, "--device", "cpu", "--quiet", "--json", "--note", "hi"])
+    args = ["train-classifier", str(data), str(extra), "--out", str(out), "--epochs", "2"]
+    result = runner.invoke(app, [*args, "--size", "32", "--device", "cpu", "--quiet", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["classes"] == ["day", "night"] and len(report["confusion_matrix"]) == 2
+    # both folders count; the dusk photo has no class and is left out
+    assert report["train_photos"] + report["held_out_photos"] == 6 + 6 + 6
+    assert report["held_out_per_class"]["night"] == 2  # 15 % of 12, rounded up
     assert out.name in json.loads((out.parent / "manifest.json").read_text())["files"]
+    provenance = classifier.load(out).info.provenance
+    assert provenance["data"]["folders"] == ["data", "extra"]
     bad = runner.invoke(app, ["train-classifier", str(data), "--out", str(tmp_path / "c.pt")])
     assert bad.exit_code == 2
 

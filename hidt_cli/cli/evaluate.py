@@ -40,7 +40,9 @@ Output = Annotated[
 
 
 def train_classifier(
-    data: Annotated[Path, typer.Argument(help="Folder of photos whose names give their class.")],
+    data: Annotated[
+        list[Path], typer.Argument(help="Folders of photos whose names give their class.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="The .safetensors file to write.")],
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the training photos.")] = 30,
     size: Annotated[int, typer.Option(min=32, help="Side of the square input.")] = 96,
@@ -56,8 +58,9 @@ def train_classifier(
     quiet: common.Quiet = False,
     debug: common.Debug = False,
 ) -> None:
-    """Train the daytime classifier (day, night, sunset, cloudy; rain counts as cloudy) from
-    file-name prefixes, test it on a fixed held-out split, and save it with its scores."""
+    """Train the daytime classifier (day, night, sunset, cloudy; rain counts as cloudy, dusk
+    has no class) from file-name prefixes, test it on a fixed held-out split, and save it with
+    its scores."""
     with common.reported_errors(debug):
         if out.suffix != ".safetensors":
             fail(f"{out}: the classifier is written as .safetensors")
@@ -76,7 +79,7 @@ def train_classifier(
             )
         provenance = {
             "data": {
-                "folder": data.name,
+                "folders": [folder.name for folder in data],
                 "photos": len(photos),
                 "class_rules": dict(CLASSIFIER_CLASS_RULES),
                 "split": f"per class, the {held_out:.0%} of photos whose file names hash lowest (sha1)",

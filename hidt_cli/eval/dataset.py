@@ -19,23 +19,30 @@ from hidt_cli.pipeline import to_tensor_255
 CLASSIFIER_CLASS_RULES: Mapping[str, str] = {
     **DEFAULT_CLASS_RULES,
     "weather-rain-": "cloudy",
+    "phone-day-": "day",
+    "phone-night-": "night",
+    "wallpaper-night-": "night",
 }
-"""The training photos' prefixes mapped to the classifier's four classes: rain is merged into
-cloudy (see weights/CLASSIFIER.md for why)."""
+"""The training photos' prefixes (shared/data/daytime and daytime-extra) mapped to the
+classifier's four classes: rain is merged into cloudy, and dusk photos have no class (see
+weights/CLASSIFIER.md for why)."""
 
 
 def labelled_photos(
-    root: Path, rules: Mapping[str, str] = CLASSIFIER_CLASS_RULES
+    roots: Path | Sequence[Path], rules: Mapping[str, str] = CLASSIFIER_CLASS_RULES
 ) -> tuple[list[Path], list[str]]:
-    """Photos under root whose file name gives a class, with those classes (others are left out)."""
+    """Photos under the roots whose file name gives a class, with those classes (others are
+    left out)."""
+    roots = [roots] if isinstance(roots, Path) else list(roots)
     photos, labels = [], []
-    for photo in find_photos(root):
+    for photo in (photo for root in roots for photo in find_photos(root)):
         label = class_of(photo, rules)
         if label is not None:
             photos.append(photo)
             labels.append(label)
     if not photos:
-        raise ValueError(f"{root}: no photo has a file name that gives a daytime class")
+        names = ", ".join(str(root) for root in roots)
+        raise ValueError(f"{names}: no photo has a file name that gives a daytime class")
     return photos, labels
 
 
