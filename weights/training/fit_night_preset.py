@@ -5,8 +5,8 @@ fails: the style encoder codes the night photographs brighter and warmer than th
 their mean code darkens a day photo to an olive brown. Instead this scans the style-code space
 and keeps the code whose translations of training day photos come closest to the curated night
 photographs (the night wallpapers trained on: city skylines under a dark-blue sky, lit
-villages, landscapes under stars) in median lightness and blueness, without a green or
-magenta cast, among the codes that do not make night photos lighter.
+villages, landscapes under stars) in median lightness and blueness, among the codes that do
+not make night photos lighter and give no green or violet tint (mean |a*| ≤ MAX_TINT).
 
     python weights/training/fit_night_preset.py WEIGHTS [--write OUT.safetensors]
 
@@ -37,6 +37,8 @@ SIZE = 128
 """Translations are judged at a small inference size: only their global light and colour count."""
 LIGHTNESS_SCALE, COLOUR_SCALE = 10.0, 5.0
 """One unit of distance: 10 L* or 5 a*/b* (colour shifts show at half the size of a change of light)."""
+MAX_TINT = 2.5
+"""Largest mean |a*| allowed: beyond it a dark night picture reads as green or violet."""
 
 
 @functools.cache
@@ -94,6 +96,7 @@ def best(model, codes, day, night, target) -> tuple[torch.Tensor, dict]:
     result = scan(model, codes, day, night)
     score = distances(result["lab"], *target)
     score[result["night_lightening"] > 1.0] = float("inf")
+    score[result["lab"][:, 1].abs() > MAX_TINT] = float("inf")
     order = score.argsort()
     for i in order[:5].tolist():
         lab = [round(v, 1) for v in result["lab"][i].tolist()]
