@@ -57,7 +57,9 @@ def training_photos(folder: str, prefix: str) -> list[Path]:
     ]
 
 
+@functools.cache
 def photo_255(path: Path) -> torch.Tensor:
+    """A photo at the fitting size in [0, 255], read once for both stages of the scan."""
     return network_input(to_tensor_255(read_image(path).rgb, "cpu"), SIZE).add(1).mul(127.5)
 
 
