@@ -125,7 +125,8 @@ def test_training_with_pairs_under_bf16(scene_data, tmp_path, monkeypatch):
 def test_pairs_join_a_run_checkpointed_before_they_existed(scene_data, tmp_path):
     """`--resume --config extra.json --pairs FILE` on a checkpoint in the format written before
     the paired term: its settings are kept (the JSON changes only what it names), the term runs
-    and is logged at the steps `paired_every` picks, and a later --resume keeps it."""
+    and is logged at the steps `paired_every` picks, a later --resume keeps it, and one with
+    {"pairs": null} drops it (a paired weight of 0 would read as unset)."""
     folder, pairs = scene_data
     settings = {**dataclasses.asdict(TranslatorTrainConfig()), **TINY_TRAIN}
     settings["losses"] = {**settings["losses"], "dist": 7.0}
@@ -153,6 +154,15 @@ def test_pairs_join_a_run_checkpointed_before_they_existed(scene_data, tmp_path)
     saved = Checkpoint.read(out / "checkpoint.pt").config(TranslatorTrainConfig)
     assert (saved.losses.paired, saved.losses.dist, saved.paired_every) == (5.0, 7.0, 2)
     assert saved.generator == config.generator and saved.pairs == str(pairs.resolve())
+
+    drop = tmp_path / "drop.json"
+    drop.write_text(json.dumps({"pairs": None}))
+    dropped = train_cli(folder, out, "--resume", "--config", drop, "--curriculum", "10:32:2")
+    assert dropped.exit_code == 0, dropped.output
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [("paired" in r) for r in records if r["step"] > 8] == [False, False]
+    saved = Checkpoint.read(out / "checkpoint.pt").config(TranslatorTrainConfig)
+    assert saved.pairs is None and not saved.uses_pairs
 
 
 def old_format_checkpoint(trainer: TranslatorTrainer, step: int) -> dict:

@@ -112,7 +112,8 @@ def train(
             exists=True,
             dir_okay=False,
             help="JSON {scene: \\[frame, ...]} of fixed-camera frames in DATA: adds the paired "
-            "term (weight losses.paired, 10 unless set; kept by --resume).",
+            "term (weight losses.paired, 10 when unset or 0; kept by --resume: to drop it, "
+            'resume with a --config holding {"pairs": null}).',
         ),
     ] = None,
     balance: Annotated[

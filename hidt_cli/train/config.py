@@ -28,9 +28,10 @@ class LossWeights:
     adversarial terms (1) push towards realistic lighting; L_dist (1) keeps encoded styles near
     the N(0, I) prior that random styles are drawn from; segmentation (1) only acts with masks.
 
-    The paired term (0: off) compares a generated image with a real photo, as the image
+    The paired term compares a generated image with a real photo, as the image
     reconstructions do, so pairs of frames (`TranslatorTrainConfig.pairs`) given without a
-    weight get theirs, PAIRED_WEIGHT: as strong as each of them and no stronger, since its
+    weight (or with 0, which cannot be told from unset: the term is off only without pairs)
+    get theirs, PAIRED_WEIGHT: as strong as each of them and no stronger, since its
     pairs come from a few fixed cameras, which the generator must not fit at the expense of
     the other photos.
     """
