@@ -53,7 +53,7 @@ def test_evaluate_writes_a_self_contained_report(tmp_path, tiny_weights, photos)
     data = json.loads((report / "metrics.json").read_text())
     expected = {"is_random", "cis_random", "dipd_random", "is_swap", "cis_swap", "dipd_swap"}
     expected |= {"hit_rate", "style_consistency", "reconstruction_psnr_db", "is_real"}
-    expected |= {"prior_cast_a", "prior_cast_b"}
+    expected |= {"prior_cast_a", "prior_cast_b", "reconstruction_chroma_kept"}
     expected |= {"hires_reconstruction_psnr_db", "bicubic_reconstruction_psnr_db"}
     assert expected <= set(data["metrics"])
     assert data["counts"]["swap_translations"] == 6 and data["counts"]["random_translations"] == 9
