@@ -58,6 +58,7 @@ def test_evaluate_writes_a_self_contained_report(tmp_path, tiny_weights, photos)
     assert expected <= set(data["metrics"])
     assert data["counts"]["swap_translations"] == 6 and data["counts"]["random_translations"] == 9
     assert 1 <= data["metrics"]["is_random"] <= 2  # two classes
+    assert 0 < data["metrics"]["reconstruction_chroma_kept"] < 10  # a ratio of the set's chroma
     assert len(data["style_photos"]) == 2 and "Inception" in data["note"]
     page = (report / "index.html").read_text()
     for name in expected:

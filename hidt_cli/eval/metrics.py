@@ -68,16 +68,11 @@ def colour_cast(images_pm1: torch.Tensor, photo_pm1: torch.Tensor) -> torch.Tens
     return shift.abs()
 
 
-def chroma_kept(images_pm1: torch.Tensor, photo_pm1: torch.Tensor) -> torch.Tensor:
-    """Mean CIELAB chroma (√(a*² + b*²)) of each image over that of its photo: 1 when the
-    colours are as saturated as the photo's, 0 when grey. A reconstruction (the photo's own
-    style) that falls well below 1 has lost colours the networks cannot render, such as the
-    saturated greens of grass and leaves, which the lighting scores do not see."""
-    chroma = [
-        srgb_to_lab(x.float().add(1).div(2).clamp(0, 1))[:, 1:].norm(dim=1).mean((1, 2))
-        for x in (images_pm1, photo_pm1)
-    ]
-    return chroma[0] / chroma[1].clamp(min=1e-6)
+def mean_chroma(images_pm1: torch.Tensor) -> torch.Tensor:
+    """Mean CIELAB chroma (√(a*² + b*²)) of each image: 0 for greys, about 30–60 for the
+    saturated greens of grass and the blue of a clear sky."""
+    lab = srgb_to_lab(images_pm1.float().add(1).div(2).clamp(0, 1))
+    return lab[:, 1:].norm(dim=1).mean((1, 2))
 
 
 def hit_rate(predicted: torch.Tensor, wanted: torch.Tensor) -> float:

@@ -34,8 +34,8 @@ DESCRIPTIONS = {
     "yellow/orange (+) light",
     "is_real": "Inception score of the content photos themselves, for reference",
     "reconstruction_psnr_db": "PSNR of decode(c, own s) against the photo at processing size",
-    "reconstruction_chroma_kept": "mean chroma of decode(c, own s) over the photo's (1: colours "
-    "as saturated as the photo's; below: greys them, e.g. greens)",
+    "reconstruction_chroma_kept": "CIELAB chroma of the decode(c, own s) reconstructions over "
+    "the photos' (1: colours as saturated as the photos'; below 1: greyed, e.g. greens)",
     "hires_reconstruction_psnr_db": "PSNR of the 16-crop enhancer's reconstruction at 4× size",
     "bicubic_reconstruction_psnr_db": "PSNR of the medium reconstruction upsampled bicubically",
 }

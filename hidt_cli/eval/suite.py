@@ -96,7 +96,7 @@ class _Scores:
     distances: dict[str, list[torch.Tensor]] = field(default_factory=lambda: defaultdict(list))
     consistency: list[torch.Tensor] = field(default_factory=list)
     casts: list[torch.Tensor] = field(default_factory=list)
-    chroma: list[torch.Tensor] = field(default_factory=list)
+    chroma: list[torch.Tensor] = field(default_factory=list)  # per photo: reconstruction, photo
     psnr: dict[str, list[torch.Tensor]] = field(default_factory=lambda: defaultdict(list))
     hits: list[torch.Tensor] = field(default_factory=list)
     wanted: list[torch.Tensor] = field(default_factory=list)
@@ -213,7 +213,8 @@ def _score(done: _Done, priors: torch.Tensor, wanted: torch.Tensor, scores: _Sco
     scores.psnr["reconstruction"].append(metrics.psnr(done.reconstruction, done.photo_pm1))
     scores.consistency.append(metrics.style_consistency(done.recovered, priors))
     scores.casts.append(metrics.colour_cast(done.images["random"], done.photo_pm1).cpu())
-    scores.chroma.append(metrics.chroma_kept(done.reconstruction, done.photo_pm1).cpu())
+    pair = torch.cat([done.reconstruction, done.photo_pm1])
+    scores.chroma.append(metrics.mean_chroma(pair).cpu())
     for kind, out in done.outputs.items():
         scores.probabilities[kind].append(out.probabilities)
         real = done.real.features.expand(len(out.features), -1, -1, -1)
@@ -235,7 +236,8 @@ def _table(scores: _Scores, real_probabilities: torch.Tensor) -> dict[str, float
         table["hit_rate"] = metrics.hit_rate(torch.cat(scores.hits), torch.cat(scores.wanted))
     table["style_consistency"] = float(torch.cat(scores.consistency).mean())
     table["prior_cast_a"], table["prior_cast_b"] = torch.cat(scores.casts).mean(0).tolist()
-    table["reconstruction_chroma_kept"] = float(torch.cat(scores.chroma).mean())
+    reconstructed, photos = torch.stack(scores.chroma).sum(0).tolist()
+    table["reconstruction_chroma_kept"] = reconstructed / max(photos, 1e-6)
     table["is_real"] = metrics.inception_score(real_probabilities)
     for name, values in scores.psnr.items():
         table[f"{name.replace(' ', '_')}_psnr_db"] = float(torch.cat(values).mean())
