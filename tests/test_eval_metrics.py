@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from hidt_cli.eval import metrics
+from hidt_cli.eval.color import lab_to_srgb, srgb_to_lab
 
 
 def test_inception_score_of_identical_predictions_is_one():
@@ -81,8 +82,6 @@ def test_colour_cast_sees_a_green_tint_not_a_darkening():
 
 
 def test_mean_chroma_halves_with_half_the_saturation_and_is_zero_for_grey():
-    from hidt_cli.eval.color import lab_to_srgb, srgb_to_lab
-
     generator = torch.Generator().manual_seed(1)
     photo = torch.rand(1, 3, 16, 16, generator=generator) * 1.6 - 0.8
     lab = srgb_to_lab(photo.add(1).div(2))

@@ -62,17 +62,18 @@ def colour_cast(images_pm1: torch.Tensor, photo_pm1: torch.Tensor) -> torch.Tens
     colour a style lays over the whole picture. A night or sunset moves b* on purpose; the
     green, magenta and purple casts of bad prior styles move a* (green negative, magenta and
     purple positive), so a* is the one to watch."""
-    lab = srgb_to_lab(images_pm1.float().add(1).div(2).clamp(0, 1))
-    reference = srgb_to_lab(photo_pm1.float().add(1).div(2).clamp(0, 1))
-    shift = lab[:, 1:].mean((2, 3)) - reference[:, 1:].mean((2, 3))
+    shift = _lab(images_pm1)[:, 1:].mean((2, 3)) - _lab(photo_pm1)[:, 1:].mean((2, 3))
     return shift.abs()
 
 
 def mean_chroma(images_pm1: torch.Tensor) -> torch.Tensor:
     """Mean CIELAB chroma (√(a*² + b*²)) of each image: 0 for greys, about 30–60 for the
     saturated greens of grass and the blue of a clear sky."""
-    lab = srgb_to_lab(images_pm1.float().add(1).div(2).clamp(0, 1))
-    return lab[:, 1:].norm(dim=1).mean((1, 2))
+    return _lab(images_pm1)[:, 1:].norm(dim=1).mean((1, 2))
+
+
+def _lab(images_pm1: torch.Tensor) -> torch.Tensor:
+    return srgb_to_lab(images_pm1.float().add(1).div(2).clamp(0, 1))
 
 
 def hit_rate(predicted: torch.Tensor, wanted: torch.Tensor) -> float:
