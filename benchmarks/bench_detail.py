@@ -25,14 +25,16 @@ from benchlib import StageTimes, best_run, describe_machine, photo_size, synthet
 from PIL import Image
 
 from hidt_cli import detail
-from hidt_cli.pipeline import network_input, photo_tensor
+from hidt_cli.ranges import photo_tensor
+from hidt_cli.render import network_input
 
 MEMORY_PROBE = """
 import sys, numpy as np, torch
 sys.path.insert(0, {bench!r})
 from benchlib import synthetic_photo
 from hidt_cli import detail, hires
-from hidt_cli.pipeline import network_input, photo_tensor
+from hidt_cli.ranges import photo_tensor
+from hidt_cli.render import network_input
 def rss(field):
     for line in open('/proc/self/status'):
         if line.startswith(field):

@@ -49,8 +49,10 @@ from torch import nn
 
 from hidt_cli import hires
 from hidt_cli.io.images import read_image, write_image
+from hidt_cli.model import HiDT
 from hidt_cli.models import Content, Enhancer, Generator
-from hidt_cli.pipeline import HiDT, resize_pm1, to_tensor_255, to_uint8
+from hidt_cli.ranges import photo_tensor, to_pm1, to_uint8
+from hidt_cli.render import resize_pm1
 
 STAGES = [
     "decode",
@@ -158,13 +160,13 @@ def run_pipeline(
         with times.stage("decode"):
             photos = [read_image(jpeg).rgb for _ in range(job.batch)]
         with times.stage("resize/crops"):
-            images = torch.cat([to_tensor_255(p, model.device) for p in photos])
+            images = torch.cat([photo_tensor(p, model.device).float() for p in photos])
             if job.hires:
                 canvas = hires.hires_canvas(images, job.inference_size)
                 x = hires.shifted_crops(canvas, job.inference_size)
             else:
                 shape = hires.inference_shape(*images.shape[-2:], job.inference_size)
-                x = hires.resize_255(images, shape, "bicubic") / 127.5 - 1
+                x = to_pm1(hires.resize_255(images, shape, "bicubic"))
         per_image = hires.SHIFTS**2 if job.hires else 1
         with times.stage("content encoder"):
             content = model.encode_content(x)
@@ -263,7 +265,7 @@ def _baseline_crop(image: Image.Image, k: int, size: int, shifted: bool) -> torc
         _pil_size(hires.inference_shape(image.height, image.width, size)),
         Image.Resampling.BICUBIC,
     )
-    return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
+    return to_pm1(torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)[None])
 
 
 def _pil_size(shape: tuple[int, int]) -> tuple[int, int]:

@@ -14,7 +14,9 @@ import time
 import benchlib
 import torch
 
-from hidt_cli.pipeline import HiDT, RenderSpec, to_tensor_255
+from hidt_cli.model import HiDT
+from hidt_cli.ranges import photo_tensor
+from hidt_cli.render import RenderSpec
 
 
 def main() -> None:
@@ -24,7 +26,7 @@ def main() -> None:
         args.device, benchlib.dtype_from_name(args.dtype), args.channels_last, args.compile
     )
     width, height = args.photo
-    photo = to_tensor_255(benchlib.synthetic_photo(height, width), model.device)
+    photo = photo_tensor(benchlib.synthetic_photo(height, width), model.device).float()
     styles = style_path(args.frames)
     benchlib.reset_peak_memory(model.device)
     warmup = benchlib.StageTimes(model.device)

@@ -24,9 +24,8 @@ import torch
 from bench_video_io import add_sound, footage, sizes
 
 import hidt_cli
-from hidt_cli.clips import apply_transforms, transforms
 from hidt_cli.io.video import VideoReader, VideoWriter
-from hidt_cli.pipeline import RenderSpec, network_input
+from hidt_cli.render import RenderSpec, network_input
 from hidt_cli.steady import SteadyFields
 
 DEFAULT_SIZES = "1280x720,1920x1080"
@@ -106,13 +105,24 @@ def print_stages(clip: Path, size: tuple[int, int], args: argparse.Namespace) ->
     images = [torch.from_numpy(f.rgb).permute(2, 0, 1)[None].contiguous() for f in frames]
     small = [network_input(x, spec.inference_size) for x in images]
     contents = [model.encode_content(x) for x in small]
-    pairs = [next(model.translation_pairs(x, code, spec, 1)) for x in images]
-    fields = [transforms(guide, out, spec.detail)[0] for guide, out, _ in pairs]
+    renderer = model.renderer
+    encoded = [renderer.encode(x, spec) for x in images]
+    translated = [next(renderer.translations(e, code, 1))[1] for e in encoded]
+    shape = tuple(translated[0].shape[-2:])
+    stage = renderer.detail_stage(encoded[0], shape)
+
+    def fit() -> list:
+        return [
+            stage.fit(stage.guide(e.guide_255(shape)), t)
+            for e, t in zip(encoded, translated, strict=True)
+        ]
+
+    fields = [field[0] for field in fit()]
 
     def steady() -> None:
         window = SteadyFields()
-        for i, ((guide, _, _), field) in enumerate(zip(pairs, fields, strict=True)):
-            window.push(i, field, guide[0])
+        for i, (e, field) in enumerate(zip(encoded, fields, strict=True)):
+            window.push(i, field, e.guide_255(shape)[0])
         window.flush()
 
     def decode() -> None:
@@ -130,11 +140,10 @@ def print_stages(clip: Path, size: tuple[int, int], args: argparse.Namespace) ->
         "small copy": lambda: [network_input(x, spec.inference_size) for x in images],
         "content encoder": lambda: [model.encode_content(x) for x in small],
         "decoder": lambda: [model.decode(c, code) for c in contents],
-        "detail fit": lambda: [transforms(g, o, spec.detail) for g, o, _ in pairs],
+        "detail fit": fit,
         "steadying": steady,
         "detail apply": lambda: [
-            apply_transforms(field, photos[0], spec.detail)
-            for (_, _, photos), field in zip(pairs, fields, strict=True)
+            stage.apply(field[None], x) for x, field in zip(images, fields, strict=True)
         ],
         "encode": encode,
     }

@@ -6,8 +6,9 @@ night = model.translate("photo.jpg", "night", hires=True)
 night.save("photo_night.jpg")
 """
 
+from hidt_cli.model import HiDT, load
 from hidt_cli.models import Content
-from hidt_cli.pipeline import HiDT, RenderSpec, load
+from hidt_cli.render import RenderSpec
 from hidt_cli.styles import StyleError
 from hidt_cli.weights import WeightsError
 

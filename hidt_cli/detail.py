@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import torch
 import torch.nn.functional as F
+
+from hidt_cli.ranges import pm1_to_unit
 
 COEFFICIENTS = 12
 """Per location: A (3×3, row j gives output channel j) then b (3)."""
@@ -117,27 +119,58 @@ def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(rows, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
 
 
-def fit(x_lr: torch.Tensor, y_lr: torch.Tensor, config: DetailConfig) -> torch.Tensor:
-    """Local affine transforms taking x_lr to y_lr: B×3×h×w each in [0, 1] → B×12×h×w
-    coefficients (see COEFFICIENTS), in float32."""
-    if x_lr.shape != y_lr.shape or x_lr.shape[1] != 3:
-        raise ValueError(f"x and y must both be B×3×h×w, got {x_lr.shape} and {y_lr.shape}")
+@dataclass(frozen=True)
+class GuideStatistics:
+    """What the fit needs of x_lr alone, computed once for any number of translations of the
+    same photos (a timelapse, a swap, every move of a style slider)."""
+
+    x_lr: torch.Tensor
+    """B×3×h×w in [0, 1], as given (the residual is taken against it)."""
+    blurred: torch.Tensor
+    """x_lr blurred to the networks' softness."""
+    mean_x: torch.Tensor
+    """B×3×h×w window means of `blurred`."""
+    inverse: torch.Tensor
+    """B×3×3×h×w inverses of the windows' covariance + εI."""
+
+    def rows(self, rows: slice) -> GuideStatistics:
+        """The statistics of photos `rows` of the batch."""
+        return GuideStatistics(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
+
+def guide_statistics(x_lr: torch.Tensor, config: DetailConfig) -> GuideStatistics:
+    """The x-only part of the fit (B×3×h×w in [0, 1]): blur, window means and covariances in
+    one pooling call, and the covariances' inverses."""
     x = gaussian_blur(x_lr.float(), config.blur_sigma)
-    y = y_lr.float()
-    r = config.radius
-    # One pooling call for every statistic: means of x, y, x_i x_k (6) and x_i y_j (9).
     i, k = torch.triu_indices(3, 3)
-    products = torch.cat([x, y, x[:, i] * x[:, k], (x[:, :, None] * y[:, None]).flatten(1, 2)], 1)
-    means = box_mean(products, r)
-    mean_x, mean_y = means[:, 0:3], means[:, 3:6]
-    xx = means[:, 6:12] - mean_x[:, i] * mean_x[:, k]
-    cov_xy = means[:, 12:21].unflatten(1, (3, 3)) - mean_x[:, :, None] * mean_y[:, None]
+    means = box_mean(torch.cat([x, x[:, i] * x[:, k]], 1), config.radius)
+    mean_x = means[:, 0:3]
+    xx = means[:, 3:9] - mean_x[:, i] * mean_x[:, k]
+    return GuideStatistics(x_lr.float(), x, mean_x, _inverse_symmetric(xx, config.eps))
+
+
+def fit(
+    x_lr: torch.Tensor | GuideStatistics, y_lr: torch.Tensor, config: DetailConfig
+) -> torch.Tensor:
+    """Local affine transforms taking x_lr to y_lr: B×3×h×w each in [0, 1] (x_lr may be one
+    image for B translations, or its `guide_statistics`) → B×12×h×w coefficients (see
+    COEFFICIENTS), in float32."""
+    guide = x_lr if isinstance(x_lr, GuideStatistics) else guide_statistics(x_lr, config)
+    x = guide.blurred
+    if x.shape[1:] != y_lr.shape[1:] or y_lr.shape[1] != 3 or len(x) not in (1, len(y_lr)):
+        raise ValueError(f"x and y must both be B×3×h×w, got {x.shape} and {y_lr.shape}")
+    y = y_lr.float()
+    # One pooling call for the statistics that involve y: means of y and x_i y_j (9).
+    products = torch.cat([y, (x[:, :, None] * y[:, None]).flatten(1, 2)], 1)
+    means = box_mean(products, config.radius)
+    mean_x, mean_y = guide.mean_x, means[:, 0:3]
+    cov_xy = means[:, 3:12].unflatten(1, (3, 3)) - mean_x[:, :, None] * mean_y[:, None]
     floor = config.gain_floor
     gain = ((mean_y + floor) / (mean_x + floor)).clamp(0, config.max_gain)
     # (Σxx + εI) A = Σxy + ε·diag(gain); A[i, j]: weight of input channel i in output j
     eye = torch.eye(3, device=x.device, dtype=x.dtype).view(1, 3, 3, 1, 1)
     rhs = cov_xy + config.eps * eye * gain[:, None]
-    a = (_inverse_symmetric(xx, config.eps)[:, :, :, None] * rhs[:, None]).sum(2)
+    a = (guide.inverse[:, :, :, None] * rhs[:, None]).sum(2)
     offset = mean_y - (a * mean_x[:, :, None]).sum(1)
     coefficients = torch.cat([a.transpose(1, 2).flatten(1, 2), offset], 1)
     return box_mean(coefficients, config.smooth_radius)
@@ -171,13 +204,16 @@ def residual(coefficients: torch.Tensor, x_lr: torch.Tensor, y_lr: torch.Tensor)
     return y_lr.float() - apply(coefficients, x_lr.float())
 
 
-def transforms(x_lr: torch.Tensor, y_lr: torch.Tensor, config: DetailConfig) -> torch.Tensor:
+def transforms(
+    x_lr: torch.Tensor | GuideStatistics, y_lr: torch.Tensor, config: DetailConfig
+) -> torch.Tensor:
     """The field the stage applies (B×12×h×w): the local transforms fitted x_lr → y_lr, with
     config.residual times what they leave of y_lr added to their offsets — bilinear
     upsampling is linear, so the offsets carry the upsampled residual exactly."""
-    coefficients = fit(x_lr, y_lr, config)
+    guide = x_lr if isinstance(x_lr, GuideStatistics) else guide_statistics(x_lr, config)
+    coefficients = fit(guide, y_lr, config)
     if config.residual:
-        coefficients[:, 9:12] += config.residual * residual(coefficients, x_lr, y_lr)
+        coefficients[:, 9:12] += config.residual * residual(coefficients, guide.x_lr, y_lr)
     return coefficients
 
 
@@ -193,26 +229,30 @@ def _source_index(out_size: int, in_size: int, device: torch.device):
 
 def transfer(
     coefficients: torch.Tensor,
-    photos_255: torch.Tensor,
+    photos: torch.Tensor,
     config: DetailConfig,
     dtype: torch.dtype = torch.float32,
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Apply a low-res field of transforms (B×12×h×w, from `transforms`) to full-resolution
-    photos (B×3×H×W or 1×3×H×W for one photo in B styles; uint8 or float in [0, 255]) →
-    B×H×W×3 uint8, written into `out` when given (it may live on another device, e.g. a NumPy
+    photos (B×3×H×W or 1×3×H×W for one photo in B styles; uint8 or float in [0, 255], or
+    uint16 in [0, 65535]) → B×H×W×3 at the photos' depth (uint16 for uint16 photos, else
+    uint8), written into `out` when given (it may live on another device, e.g. a NumPy
     array's memory). `dtype` is the precision of the per-pixel passes (bf16 halves their
-    memory traffic on a GPU).
+    memory traffic on a GPU; 16-bit photos always take float32, which keeps their levels).
 
     The field is upsampled bilinearly (as F.interpolate with align_corners=False): across the
     width per strip of rows, at low resolution; down the height per band of rows that lie
     between the same two low-res rows, where each band is a row of transforms plus the row
     weight times their difference. So no full-resolution field is ever built, and each band
     is converted, transformed and interleaved into the result while it is in the cache."""
-    batch, (height, width) = len(coefficients), photos_255.shape[-2:]
-    fields = _in_8bit_units(coefficients)
+    batch, (height, width) = len(coefficients), photos.shape[-2:]
+    deep = photos.dtype == torch.uint16
+    levels, result_dtype = (65535, torch.uint16) if deep else (255, torch.uint8)
+    dtype = torch.float32 if deep else dtype
+    fields = _in_units(coefficients, levels)
     if out is None:
-        out = torch.empty((batch, height, width, 3), dtype=torch.uint8, device=fields.device)
+        out = torch.empty((batch, height, width, 3), dtype=result_dtype, device=fields.device)
     row_lo, row_hi, row_weight = _source_index(height, fields.shape[-2], fields.device)
     rows = max(1, config.strip_pixels // max(1, width))
     for top in range(0, height, rows):
@@ -222,10 +262,10 @@ def transfer(
         for start, stop, k in _bands(row_lo, top, bottom):
             lower, upper = wide[:, :, k - first], wide[:, :, int(row_hi[start]) - first]
             weights = row_weight[start:stop].view(1, 1, -1, 1).to(dtype)
-            x = photos_255[:, :, start:stop].to(fields.device, dtype, memory_format=_PLANAR)
-            band = _apply_band(x, lower, upper - lower, weights).clamp_(0, 255)
+            x = photos[:, :, start:stop].to(fields.device, dtype, memory_format=_PLANAR)
+            band = _apply_band(x, lower, upper - lower, weights).clamp_(0, levels)
             target = out[:, start:stop]
-            target.copy_(band.round_().permute(0, 2, 3, 1).to(target.device, torch.uint8))
+            target.copy_(band.round_().permute(0, 2, 3, 1).to(target.device, result_dtype))
     return out
 
 
@@ -234,13 +274,13 @@ _PLANAR = torch.contiguous_format
 time they took over the interleaved pixels the photo is decoded into."""
 
 
-def _in_8bit_units(coefficients: torch.Tensor) -> torch.Tensor:
-    """The field for photos in [0, 255], grouped by input channel: channels 3i..3i+2 are
+def _in_units(coefficients: torch.Tensor, levels: int) -> torch.Tensor:
+    """The field for photos in [0, levels], grouped by input channel: channels 3i..3i+2 are
     the weights of input channel i in the three outputs, 9..11 the offsets. A is unitless;
-    the offsets scale by 255."""
+    the offsets scale by the largest level."""
     fields = coefficients.float()
     weights = fields[:, :9].unflatten(1, (3, 3)).transpose(1, 2).flatten(1, 2)
-    return torch.cat([weights, fields[:, 9:12] * 255], 1)
+    return torch.cat([weights, fields[:, 9:12] * levels], 1)
 
 
 def _widen(fields: torch.Tensor, width: int) -> torch.Tensor:
@@ -277,11 +317,44 @@ def _apply_band(
 def upscale(
     x_lr: torch.Tensor,
     y_lr: torch.Tensor,
-    photos_255: torch.Tensor,
+    photos: torch.Tensor,
     config: DetailConfig,
     dtype: torch.dtype = torch.float32,
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The whole stage: fit x_lr → y_lr (B×3×h×w in [0, 1]; x_lr may have one image for many
-    y_lr) and apply to the photos → B×H×W×3 uint8 (into `out` when given)."""
-    return transfer(transforms(x_lr.expand_as(y_lr), y_lr, config), photos_255, config, dtype, out)
+    y_lr) and apply to the photos → B×H×W×3 at their depth (into `out` when given)."""
+    return transfer(transforms(x_lr, y_lr, config), photos, config, dtype, out)
+
+
+@dataclass(frozen=True)
+class DetailStage:
+    """The stage as every path runs it — photos, clips, timelapses, previews: settings scaled
+    to the translation's resolution (`for_translation`) and the device's per-pixel precision.
+    A clip steadies the fields over time between `fit` and `apply` (steady.py)."""
+
+    config: DetailConfig
+    dtype: torch.dtype = torch.float32
+    finer: float = 1.0
+    """How many times finer the translation is than what the networks saw."""
+
+    @classmethod
+    def for_translation(
+        cls, config: DetailConfig, finer: float, dtype: torch.dtype = torch.float32
+    ) -> DetailStage:
+        """The stage for a translation `finer` times the networks' resolution (4 with G_enh)."""
+        return cls(config.scaled(finer), dtype, finer)
+
+    def guide(self, guide_255: torch.Tensor) -> GuideStatistics:
+        """What the fit needs of the photos as the networks saw them (B×3×h×w in [0, 255])."""
+        return guide_statistics(guide_255 / 255, self.config)
+
+    def fit(self, guide: GuideStatistics, translated_pm1: torch.Tensor) -> torch.Tensor:
+        """The field of transforms from the guide to each translation (B×12×h×w)."""
+        return transforms(guide, pm1_to_unit(translated_pm1), self.config)
+
+    def apply(
+        self, fields: torch.Tensor, photos: torch.Tensor, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The fields carried onto photos of any size and depth → B×H×W×3 (see `transfer`)."""
+        return transfer(fields, photos, self.config, self.dtype, out)

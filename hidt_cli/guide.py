@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hidt_cli.clips import chunks
+from hidt_cli.clips import StylesOf, chunks
 from hidt_cli.io.video import Frame, VideoInfo, VideoReader
-from hidt_cli.pipeline import HiDT, to_tensor_255
+from hidt_cli.model import HiDT
+from hidt_cli.ranges import photo_tensor
 from hidt_cli.styles import smooth_codes
 
 STYLE_BATCH = 16
@@ -52,6 +53,11 @@ class GuideStyles:
         ]
         return torch.from_numpy(np.stack(columns, 1)).float()
 
+    def follow(self, clock: Clock) -> StylesOf:
+        """Styles for a clip in step with this guide: each frame takes the guide's code at
+        the same moment."""
+        return lambda frames: self.at([clock(frame) for frame in frames])
+
 
 def guide_styles(
     model: HiDT,
@@ -69,7 +75,7 @@ def guide_styles(
     with VideoReader(video) as reader:
         clock = Clock(reader.info)
         for chunk in chunks(reader.frames(stride=stride, max_frames=max_frames), STYLE_BATCH):
-            images = torch.cat([to_tensor_255(frame.rgb, model.device) for frame in chunk])
+            images = torch.cat([photo_tensor(frame.rgb, model.device) for frame in chunk])
             codes.append(model.styles_of_images(images, inference_size).cpu())
             seconds.extend(clock(frame) for frame in chunk)
             advance(len(chunk))

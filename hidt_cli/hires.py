@@ -14,6 +14,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from hidt_cli.ranges import to_pm1
+
 SHIFTS = 4
 """Shifts per axis; crop k has column offset k // 4 and row offset k % 4."""
 
@@ -87,7 +89,7 @@ def shifted_crops(canvas_255: torch.Tensor, size: int) -> torch.Tensor:
         return resize_255(shifted, inference_shape(h, w, size), "bicubic")
 
     crops = [crop(x, y) for x in range(SHIFTS) for y in range(SHIFTS)]
-    return torch.stack(crops, 1).flatten(0, 1) / 127.5 - 1
+    return to_pm1(torch.stack(crops, 1).flatten(0, 1))
 
 
 def _nearest_source_index(in_size: int, out_size: int, device: torch.device) -> torch.Tensor:

@@ -25,7 +25,7 @@ def caption_height(cell_height: int) -> int:
 
 
 def _fit(image: np.ndarray, height: int) -> Image.Image:
-    """Scale an H×W×3 uint8 image to the given height, keeping its aspect ratio."""
+    """Scale an H×W×3 (or ×4) uint8 image to the given height, keeping its aspect ratio."""
     picture = Image.fromarray(image)
     width = max(1, round(picture.width * height / picture.height))
     return picture.resize((width, height), Image.LANCZOS) if picture.height != height else picture
@@ -42,8 +42,9 @@ def grid(
     captions: Sequence[Sequence[str]] | None = None,
     cell_height: int = 256,
 ) -> np.ndarray:
-    """Rows of images (None leaves a cell empty) → one H×W×3 uint8 picture with a caption
-    under each cell when captions are given. Cells of a column share its widest width."""
+    """Rows of images (H×W×3, or H×W×4 with alpha; None leaves a cell empty) → one H×W×3
+    uint8 picture (H×W×4 when a cell has alpha) with a caption under each cell when captions
+    are given. Cells of a column share its widest width."""
     rows = [[_fit(c, cell_height) if c is not None else None for c in row] for row in cells]
     columns = max(len(r) for r in rows)
     widths = [
@@ -53,8 +54,10 @@ def grid(
     font = _caption_font(cell_height)
     caption = caption_height(cell_height) if captions else 0
     row_height = cell_height + caption
+    # cells that carry an alpha channel keep it: the sheet is then RGBA, opaque between them
+    mode = "RGBA" if any(c is not None and c.mode == "RGBA" for r in rows for c in r) else "RGB"
     canvas = Image.new(
-        "RGB",
+        mode,
         (sum(widths) + GAP * (columns + 1), len(rows) * (row_height + GAP) + GAP),
         BACKGROUND,
     )

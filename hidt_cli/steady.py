@@ -14,7 +14,7 @@ the colour histograms of consecutive small copies.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import torch
@@ -44,6 +44,13 @@ class Steadiness:
     """Share of the pixels whose colour histogram bin changed (half the L1 distance of the
     normalised histograms, averaged over channels) at which a frame starts a new scene. Motion
     and noise move little of the histogram from one frame to the next; a cut moves much."""
+
+    def scaled(self, factor: float) -> Steadiness:
+        """The same settings for fields `factor` times finer than the networks' size (G_enh's
+        output is 4×): the compared window spans the same part of the picture."""
+        if factor <= 1:
+            return self
+        return replace(self, motion_radius=round(self.motion_radius * factor))
 
 
 def histograms(images_255: torch.Tensor) -> torch.Tensor:

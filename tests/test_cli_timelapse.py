@@ -14,10 +14,13 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from hidt_cli.cli.app import app
-from hidt_cli.cli.timelapse import frames_per_batch, guide_codes, render_frames, strip_indices
+from hidt_cli.guide import guide_codes
 from hidt_cli.io.video import probe_video
-from hidt_cli.pipeline import HiDT, RenderSpec, load, to_tensor_255, to_uint8
+from hidt_cli.model import HiDT, load
+from hidt_cli.ranges import photo_tensor, to_uint8
+from hidt_cli.render import RenderSpec, batch_size
 from hidt_cli.styles import interpolate_codes
+from hidt_cli.timelapse import render_frames, strip_indices
 
 from .conftest import make_photo
 
@@ -234,7 +237,9 @@ def test_codes_follow_the_guide(model, ramp):
     capture = cv2.VideoCapture(str(ramp))
     frames = [cv2.cvtColor(capture.read()[1], cv2.COLOR_BGR2RGB) for _ in range(GUIDE_FRAMES)][::2]
     capture.release()
-    direct = torch.cat([model.styles_of_images(to_tensor_255(f, model.device), 32) for f in frames])
+    direct = torch.cat(
+        [model.styles_of_images(photo_tensor(f, model.device).float(), 32) for f in frames]
+    )
     torch.testing.assert_close(raw, direct)
     assert not torch.allclose(raw[0], raw[-1])
     smooth = guide_codes(model, ramp, stride=2, sigma=2.0, inference_size=32)
@@ -252,7 +257,7 @@ def test_render_matches_translate(model, hires):
     assert [len(b) for b in batches] == [2, 2, 1]
     expected = to_uint8(
         model.translate_tensor(
-            to_tensor_255(rgb, model.device), codes, hires=hires, inference_size=32
+            photo_tensor(rgb, model.device).float(), codes, hires=hires, inference_size=32
         )
     )
     assert np.abs(np.concatenate(batches).astype(int) - expected).max() <= 1
@@ -274,12 +279,14 @@ def test_workers_side_by_side_render_the_same_frames_in_order(model):
     assert np.array_equal(np.concatenate(alone), np.concatenate(together))
 
 
-def test_a_short_timelapse_keeps_every_cpu_worker_busy():
-    cpu = torch.device("cpu")
-    assert frames_per_batch(48, 2, cpu) == 4
-    assert frames_per_batch(4, 2, cpu) == 2  # two batches of two, not one of four
-    assert frames_per_batch(1, 2, cpu) == 1
-    assert frames_per_batch(3, 1, torch.device("meta")) == 8
+def test_the_batch_policy_keeps_every_cpu_worker_busy():
+    cpu, gpu = torch.device("cpu"), torch.device("meta")
+    assert batch_size(cpu, styles=48, workers=2) == 4
+    assert batch_size(cpu, styles=4, workers=2) == 2  # two batches of two, not one of four
+    assert batch_size(cpu, styles=1, workers=2) == 1
+    assert batch_size(cpu, styles=48, hires=True) == 1  # each is already 16 crops
+    assert batch_size(cpu) == 1 and batch_size(gpu) == 8  # photos or frames
+    assert batch_size(gpu, styles=3, workers=1) == 8
 
 
 def test_strip_indices():

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import hidt_cli
 from hidt_cli.cli.app import app
 from hidt_cli.devices import native_bf16
-from hidt_cli.pipeline import to_tensor_255
+from hidt_cli.ranges import photo_tensor
 from tests.conftest import TINY_PRESETS, make_photo
 
 runner = CliRunner()
@@ -68,7 +68,7 @@ def test_info_reports_the_sha256_of_the_files(tiny_weights):
 
 def _outputs(weights: Path) -> torch.Tensor:
     model = hidt_cli.load(weights, device="cpu", dtype=torch.float32)
-    photo = to_tensor_255(make_photo(80, 48), model.device)
+    photo = photo_tensor(make_photo(80, 48), model.device).float()
     return model.translate_tensor(photo, model.style_code("night"), inference_size=32)
 
 

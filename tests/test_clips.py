@@ -12,11 +12,11 @@ import torch
 
 import hidt_cli
 from hidt_cli.clips import fixed_style, render_clip
+from hidt_cli.concurrency import one_thread_per_worker
 from hidt_cli.guide import Clock, GuideStyles
 from hidt_cli.io.video import Frame, VideoInfo
-from hidt_cli.pipeline import RenderSpec
+from hidt_cli.render import RenderSpec
 from hidt_cli.steady import Steadiness, SteadyFields, histogram_distance, histograms
-from hidt_cli.workers import one_thread_per_worker
 from tests.conftest import make_photo
 
 SIZE = (3, 16, 24)
@@ -95,7 +95,7 @@ def test_render_clip_streams_with_a_bounded_delay(model):
     pulled: list[int] = []
     spec = RenderSpec(inference_size=32)
     out = render_clip(
-        model, frames(12, pulled), fixed_style(model.style_code("night")), spec, batch=2
+        model.renderer, frames(12, pulled), fixed_style(model.style_code("night")), spec, batch=2
     )
     first = next(out)
     assert (first.index, first.pts, first.rgb.shape) == (0, 0, (32, 40, 3))
@@ -106,11 +106,13 @@ def test_render_clip_streams_with_a_bounded_delay(model):
 def test_workers_side_by_side_give_the_same_frames_in_order(model):
     code = model.style_code("night")
     spec = RenderSpec(inference_size=32)
-    alone = list(render_clip(model, frames(7), fixed_style(code), spec, batch=2))
+    alone = list(render_clip(model.renderer, frames(7), fixed_style(code), spec, batch=2))
     before = torch.get_num_threads()
     with one_thread_per_worker(model.device) as workers:
         assert (workers, torch.get_num_threads()) == (before, 1)
-        together = list(render_clip(model, frames(7), fixed_style(code), spec, batch=2, workers=2))
+        together = list(
+            render_clip(model.renderer, frames(7), fixed_style(code), spec, batch=2, workers=2)
+        )
     assert torch.get_num_threads() == before
     assert [frame.index for frame in together] == list(range(7))
     for a, b in zip(alone, together, strict=True):
@@ -126,7 +128,7 @@ def test_each_frame_gets_its_own_style(model):
         return codes[[frame.index % 2 for frame in batch]]
 
     spec = RenderSpec(inference_size=32)
-    out = [frame.rgb for frame in render_clip(model, frames(4), styles_of, spec, batch=2)]
+    out = [frame.rgb for frame in render_clip(model.renderer, frames(4), styles_of, spec, batch=2)]
     assert seen == [0, 1, 2, 3] and len(out) == 4
     assert not np.array_equal(out[0], out[1])
 

@@ -14,7 +14,7 @@ from PIL import Image
 import hidt_cli
 from hidt_cli.eval.color import srgb_to_lab
 from hidt_cli.eval.fidelity import fine_band_correlation, shrunk_lab_difference
-from hidt_cli.pipeline import to_tensor_255
+from hidt_cli.ranges import photo_tensor
 from hidt_cli.styles import sample_prior
 from hidt_cli.weights import default_weights_dir
 
@@ -81,7 +81,7 @@ def test_night_preset_is_a_blue_night_not_a_brown_darkening(model, day_photos):
     """The night preset is fitted to night photographs under a dark-blue sky
     (weights/training/fit_night_preset.py); the class-mean night it replaced was warm (b* > 0)."""
     for photo in day_photos:
-        night = to_tensor_255(model.translate(photo, "night", inference_size=SIZE), "cpu")
+        night = photo_tensor(model.translate(photo, "night", inference_size=SIZE), "cpu").float()
         lab = srgb_to_lab(night / 255).mean((0, 2, 3))
         assert lab[2] < -5, lab.tolist()  # blue
         assert abs(lab[1]) < 5, lab.tolist()  # neither green nor magenta
@@ -111,13 +111,15 @@ def test_full_resolution_keeps_the_photos_detail_and_the_networks_light(model, s
     """The detail-transfer stage on real 2-MP photos: the output has the photo's fine detail
     where a plain resize has none, and shrunk back it is the networks' translation."""
     photo = Image.open(shared / "data" / "hires" / name).convert("RGB")
-    photo_255 = to_tensor_255(photo, torch.device("cpu"))
+    photo_255 = photo_tensor(photo, torch.device("cpu")).float()
     code = model.style_code("night")
     translation = model.translate_tensor(photo_255, code, inference_size=SIZE)
     detailed = model.translate(photo, "night", inference_size=SIZE)
     plain = model.translate(photo, "night", inference_size=SIZE, plain_resize=True)
     assert detailed.size == plain.size == photo.size
-    detailed_255, plain_255 = (to_tensor_255(i, torch.device("cpu")) for i in (detailed, plain))
+    detailed_255, plain_255 = (
+        photo_tensor(i, torch.device("cpu")).float() for i in (detailed, plain)
+    )
     assert fine_band_correlation(photo_255, detailed_255) > 0.85
     assert fine_band_correlation(photo_255, plain_255) < 0.2
     assert shrunk_lab_difference(detailed_255, translation) < 4.0
@@ -130,4 +132,7 @@ def test_hires_output_is_carried_to_the_photos_size_with_its_detail(model, share
     out = model.translate(photo, "night", hires=True, inference_size=64)
     assert out.size == photo.size
     cpu = torch.device("cpu")
-    assert fine_band_correlation(to_tensor_255(photo, cpu), to_tensor_255(out, cpu)) > 0.85
+    assert (
+        fine_band_correlation(photo_tensor(photo, cpu).float(), photo_tensor(out, cpu).float())
+        > 0.85
+    )

@@ -18,8 +18,8 @@ import pytest
 from PIL import Image, ImageCms, ImageFile
 
 from hidt_cli.io import images
+from hidt_cli.model import HiDT
 from hidt_cli.models import Generator, GeneratorConfig
-from hidt_cli.pipeline import HiDT
 from tests.conftest import make_photo, run_translate
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

@@ -72,7 +72,7 @@ def test_tiles_cover_every_pixel_once_at_any_size():
 def test_cuda_out_of_memory_halves_the_limits_and_retries(tiny_weights, monkeypatch):
     reference = _model(tiny_weights, UNLIMITED)
     model = _model(tiny_weights, WorkLimits(generator_pixels=16 * 64 * 96, enhancer_pixels=10**9))
-    decode, enhance = model._networks.decode, model._networks.enhance
+    decode, enhance = model.networks._decode, model.networks._enhance
 
     def small_decodes_only(content, styles):
         if len(styles) > 4:
@@ -84,8 +84,8 @@ def test_cuda_out_of_memory_halves_the_limits_and_retries(tiny_weights, monkeypa
             raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
         return enhance(merge_input)
 
-    monkeypatch.setattr(model._networks, "decode", small_decodes_only)
-    monkeypatch.setattr(model._networks, "enhance", small_enhancer_inputs_only)
+    monkeypatch.setattr(model.networks, "_decode", small_decodes_only)
+    monkeypatch.setattr(model.networks, "_enhance", small_enhancer_inputs_only)
     photo, style = _photo(384, 256), torch.tensor([[0.3, -0.8, 0.5]])
     out = model.translate_tensor(photo, style, hires=True, inference_size=64)
     want = reference.translate_tensor(photo, style, hires=True, inference_size=64)
@@ -101,7 +101,7 @@ def test_out_of_memory_on_a_single_image_is_raised(tiny_weights, monkeypatch):
     def no_memory(*args):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
 
-    monkeypatch.setattr(model._networks, "encode_content", no_memory)
+    monkeypatch.setattr(model.networks, "_encode_content", no_memory)
     with pytest.raises(torch.cuda.OutOfMemoryError):
         model.translate_tensor(_photo(), torch.zeros(1, 3), inference_size=32)
 

@@ -1,6 +1,6 @@
-"""What every command shares: option types, exit codes, one-line errors, progress bars,
-model loading and style selection. Commands parse, report and exit; the maths lives in the
-pipeline."""
+"""What every command shares: exit codes, one-line errors, progress bars and notes, model
+loading and style selection. Commands parse options (options.py), call the library, report
+and exit; the work lives in the library."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import NoReturn
 
-import numpy as np
 import torch
 import typer
 from rich.console import Console
@@ -28,6 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from hidt_cli.cli.options import FileOptions, ModelOptions, StyleOptions
 from hidt_cli.io.images import (
     DEFAULT_MAX_PIXELS,
     SUPPORTED_OUTPUT_FORMATS,
@@ -35,15 +35,11 @@ from hidt_cli.io.images import (
     LoadedImage,
     OutputExistsError,
     read_image,
-    write_image,
 )
+from hidt_cli.io.output import OutputSettings
 from hidt_cli.io.video import VideoError
-from hidt_cli.pipeline import (
-    HiDT,
-    RenderSpec,
-    check_inference_size,
-    load,
-)
+from hidt_cli.model import HiDT, load
+from hidt_cli.render import check_inference_size
 from hidt_cli.styles import StyleError, sample_prior
 from hidt_cli.weights import WeightsError
 
@@ -107,99 +103,12 @@ def _classify(exc: Exception) -> tuple[int, str]:
     return 1, f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
 
 
-# ------------------------------------------------------------------ shared options
-
-Weights = Annotated[
-    str | None,
-    typer.Option(
-        "--weights",
-        "-w",
-        help="Generator weights: FILE, FOLDER, or hf://owner/repo/file\\[@rev]. Default: shipped.",
-        rich_help_panel="Model",
-    ),
-]
-EnhancerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--enhancer",
-        help="Enhancer (G_enh) weights; default: the one beside the generator.",
-        rich_help_panel="Model",
-    ),
-]
-Device = Annotated[
-    str,
-    typer.Option(help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel="Model"),
-]
-Fp32 = Annotated[
-    bool,
-    typer.Option(
-        "--fp32",
-        help="Float32 instead of bf16 (the default on CUDA and on CPUs with native bf16).",
-        rich_help_panel="Model",
-    ),
-]
-InferenceSize = Annotated[
-    int,
-    typer.Option(
-        "--inference-size",
-        help="Shorter side the networks see (multiple of 16).",
-        rich_help_panel="Model",
-    ),
-]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
-StyleImage = Annotated[
-    Path | None,
-    typer.Option("--style", "-s", help="Take the style from this image.", rich_help_panel="Style"),
-]
-Preset = Annotated[
-    str | None,
-    typer.Option(
-        "--preset",
-        "-p",
-        help="A named style of the weights (see 'hidt styles').",
-        rich_help_panel="Style",
-    ),
-]
-StyleCode = Annotated[
-    str | None,
-    typer.Option(
-        "--style-code",
-        help="A style code 'a,b,c' (write --style-code=-0.5,-1,-1).",
-        rich_help_panel="Style",
-    ),
-]
-Seed = Annotated[
-    int | None,
-    typer.Option(help="Seed for styles sampled from the prior.", rich_help_panel="Style"),
-]
-Hires = Annotated[
-    bool,
-    typer.Option(
-        "--hires",
-        help="High-resolution output through the 16-crop enhancer (4× the inference size).",
-    ),
-]
-
-
-NativeSize = Annotated[
-    bool,
-    typer.Option("--native-size", help="Keep the processing size instead of the input's size."),
-]
-PlainResize = Annotated[
-    bool,
-    typer.Option(
-        "--plain-resize",
-        help="Enlarge the translation with a bicubic resize (soft) instead of carrying its light "
-        "onto the photo's own detail.",
-    ),
-]
-Format = Annotated[
-    str | None, typer.Option("--format", "-f", help="jpg, png or webp; default: the input's.")
-]
-Quality = Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP quality.")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout.")]
+def read_photo(path: Path, quiet: bool) -> LoadedImage:
+    """Read a photo, telling the user what was adjusted (first frame of an animation, …)."""
+    loaded = read_image(path)
+    for message in loaded.notes:
+        note(f"{path}: {message}", quiet)
+    return loaded
 
 
 def check_format(fmt: str | None) -> str | None:
@@ -212,10 +121,9 @@ def check_format(fmt: str | None) -> str | None:
     return fmt
 
 
-def check_options(fmt: str | None, inference_size: int) -> str | None:
-    """Usage errors found before any file is read or model loaded; returns the --format."""
-    check_inference_size(inference_size)
-    return check_format(fmt)
+def output_settings(files: FileOptions, default_fmt: str | None = None) -> OutputSettings:
+    """What the writer needs of the output options, checked before any work."""
+    return OutputSettings(check_format(files.fmt) or default_fmt, files.quality, files.overwrite)
 
 
 def refuse_existing(paths: list[Path], overwrite: bool) -> None:
@@ -225,53 +133,17 @@ def refuse_existing(paths: list[Path], overwrite: bool) -> None:
             fail(f"{path}: exists (use --overwrite)", EXIT_SOME_FAILED)
 
 
-@dataclass
-class Render:
-    """How results are rendered and written, as the command line asked."""
-
-    hires: bool
-    inference_size: int
-    native_size: bool
-    fmt: str | None
-    quality: int
-    overwrite: bool
-    plain_resize: bool = False
-
-    @property
-    def spec(self) -> RenderSpec:
-        """What the pipeline needs of these choices."""
-        return RenderSpec(self.hires, self.inference_size, self.native_size, self.plain_resize)
-
-    @property
-    def max_batch(self) -> int:
-        """Results decoded at once: a hi-res result is already a batch of 16 crops."""
-        return 1 if self.hires else 8
-
-    def write(self, path: Path, rgb: np.ndarray, fmt: str | None, icc: bytes | None = None) -> None:
-        """Write atomically with the chosen quality; fmt None takes it from the suffix."""
-        write_image(
-            path, rgb, fmt=fmt, quality=self.quality, icc_profile=icc, overwrite=self.overwrite
-        )
-
-
-def read_photo(path: Path, quiet: bool) -> LoadedImage:
-    """Read a photo, telling the user what was adjusted (first frame of an animation, …)."""
-    loaded = read_image(path)
-    for message in loaded.notes:
-        note(f"{path}: {message}", quiet)
-    return loaded
-
-
-def load_model(
-    weights: str | None, enhancer: str | None, device: str, fp32: bool, *, hires: bool = False
-) -> HiDT:
-    """Load weights, mapping problems to exit codes; refused early when --hires has no enhancer."""
+def load_model(options: ModelOptions, *, enhancer_for: str | None = None) -> HiDT:
+    """Load the weights, mapping problems to exit codes; refused early when `enhancer_for`
+    (what the command was asked, e.g. "--hires") needs an enhancer the weights lack."""
+    check_inference_size(options.inference_size)
+    dtype = torch.float32 if options.fp32 else None
     try:
-        model = load(weights, enhancer, device=device, dtype=torch.float32 if fp32 else None)
+        model = load(options.weights, options.enhancer, device=options.device, dtype=dtype)
     except ValueError as exc:  # a bad --device
         fail(str(exc), EXIT_USAGE)
-    if hires and model.enhancer is None:
-        fail("--hires needs enhancer weights (--enhancer FILE)", EXIT_WEIGHTS)
+    if enhancer_for and model.enhancer is None:
+        fail(f"{enhancer_for} needs enhancer weights (--enhancer FILE)", EXIT_WEIGHTS)
     return model
 
 
@@ -285,10 +157,8 @@ class StyleChoice:
 
 def choose_style(
     model: HiDT,
+    options: StyleOptions,
     *,
-    style: Path | None,
-    preset: str | None,
-    style_code: str | None,
     random: int | None = None,
     seed: int | None = None,
     inference_size: int = 256,
@@ -296,16 +166,13 @@ def choose_style(
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> StyleChoice | None:
     """Exactly one of --style, --preset, --style-code, --random → the style codes to apply."""
-    given = [
-        n
-        for n, v in (
-            ("--style", style),
-            ("--preset", preset),
-            ("--style-code", style_code),
-            ("--random", random),
-        )
-        if v is not None
-    ]
+    named = (
+        ("--style", options.style),
+        ("--preset", options.preset),
+        ("--style-code", options.style_code),
+        ("--random", random),
+    )
+    given = [name for name, value in named if value is not None]
     if len(given) > 1:
         fail(f"give only one of {', '.join(given)}")
     if not given:
@@ -313,12 +180,12 @@ def choose_style(
             fail("choose a style: --style IMAGE, --preset NAME, --style-code A,B,C or --random N")
         return None
     styles = model.styles(inference_size)
-    if style is not None:
-        return StyleChoice(styles.image(style, max_pixels), [style.stem])
-    if preset is not None:
-        return StyleChoice(styles.preset(preset), [preset])
-    if style_code is not None:
-        return StyleChoice(styles.code(style_code), ["style"])
+    if options.style is not None:
+        return StyleChoice(styles.image(options.style, max_pixels), [options.style.stem])
+    if options.preset is not None:
+        return StyleChoice(styles.preset(options.preset), [options.preset])
+    if options.style_code is not None:
+        return StyleChoice(styles.code(options.style_code), ["style"])
     if random < 1:
         fail("--random needs at least 1 style")
     codes = sample_prior(random, seed, model.style_dim)

@@ -12,6 +12,16 @@ import typer
 
 from hidt_cli.cli import common
 from hidt_cli.cli.common import EXIT_INPUT, EXIT_USAGE, fail
+from hidt_cli.cli.options import (
+    AsJson,
+    Debug,
+    Device,
+    GeneratorOptions,
+    ModelOptions,
+    Quiet,
+    ReportOptions,
+    grouped,
+)
 from hidt_cli.devices import pick_device
 from hidt_cli.eval import classifier as classifier_file
 from hidt_cli.eval import paired
@@ -23,7 +33,7 @@ from hidt_cli.eval.suite import Photo, Settings
 from hidt_cli.eval.suite import evaluate as run_evaluation
 from hidt_cli.io.paths import InputItem, expand_inputs
 from hidt_cli.photosets import DEFAULT_CLASS_RULES, class_of
-from hidt_cli.pipeline import check_inference_size, to_tensor_255
+from hidt_cli.ranges import photo_tensor
 from hidt_cli.weights import default_weights_dir
 
 ClassifierOpt = Annotated[
@@ -53,10 +63,10 @@ def train_classifier(
     note: Annotated[
         str | None, typer.Option(help="Credits or remarks stored in the file's provenance.")
     ] = None,
-    device: common.Device = "auto",
-    as_json: common.AsJson = False,
-    quiet: common.Quiet = False,
-    debug: common.Debug = False,
+    device: Device = "auto",
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Train the daytime classifier (day, night, sunset, cloudy; rain counts as cloudy, dusk
     has no class) from file-name prefixes, test it on a fixed held-out split, and save it with
@@ -105,8 +115,10 @@ def _matrix_text(classes: list[str], evaluation: dict) -> str:
     return "\n".join(lines)
 
 
+@grouped
 def evaluate(
     images: Annotated[list[str], typer.Argument(help="Content photos: files, folders or globs.")],
+    *,
     styles: Annotated[
         list[str],
         typer.Option("--styles", help="Style photos: files, folders or globs (repeatable)."),
@@ -123,43 +135,33 @@ def evaluate(
         int, typer.Option(min=0, help="Photos also reconstructed through the enhancer, if any.")
     ] = 2,
     classifier: ClassifierOpt = None,
-    inference_size: common.InferenceSize = 256,
-    weights: common.Weights = None,
-    enhancer: common.EnhancerOpt = None,
-    device: common.Device = "auto",
-    fp32: common.Fp32 = False,
-    as_json: common.AsJson = False,
-    quiet: common.Quiet = False,
-    debug: common.Debug = False,
+    model: ModelOptions,
+    report: ReportOptions,
 ) -> None:
     """Score translations of photos with the daytime classifier (IS, CIS, DIPD, hit rate),
     plus style consistency and reconstruction PSNR, into report/index.html and metrics.json."""
-    with common.reported_errors(debug):
-        check_inference_size(inference_size)
+    quiet = report.quiet
+    with common.reported_errors(report.debug):
         try:
             require_matplotlib()
         except ImportError as exc:
             fail(str(exc), EXIT_USAGE)
         content_items = _items(images, output)[:max_images]
         style_items = _items(styles, output)
-        model = common.load_model(weights, enhancer, device, fp32)
-        scorer = classifier_file.load(classifier or _default_classifier(), model.device)
+        net = common.load_model(model)
+        scorer = classifier_file.load(classifier or _default_classifier(), net.device)
         contents = [_photo(item, quiet) for item in content_items]
         style_photos = [_photo(item, quiet) for item in style_items]
-        settings = Settings(random, seed, inference_size, hires_images=hires_images)
+        settings = Settings(random, seed, model.inference_size, hires_images=hires_images)
         with common.progress(quiet) as bar:
             task = bar.add_task("evaluating", total=len(contents))
             evaluation = run_evaluation(
-                model, scorer, contents, style_photos, settings, lambda: bar.advance(task)
+                net, scorer, contents, style_photos, settings, lambda: bar.advance(task)
             )
         run = {
-            "generator": str(model.info.generator.source) if model.info else "",
-            "enhancer": str(model.info.enhancer.source)
-            if model.info and model.info.enhancer
-            else "",
+            **_sources(net),
             "classifier": str(classifier or _default_classifier()),
-            "device": str(model.device),
-            "inference_size": inference_size,
+            "inference_size": model.inference_size,
             "seed": seed,
         }
         page = evaluation_page(
@@ -173,7 +175,7 @@ def evaluate(
         for name, value in evaluation.metrics.items():
             common.note(f"{name:32} {value:10.4f}", quiet)
         common.note(f"wrote {page}", quiet)
-        if as_json:
+        if report.as_json:
             common.print_json({"report": str(page), "metrics": evaluation.metrics})
 
 
@@ -190,14 +192,26 @@ def _items(specs: list[str], output: Path) -> list[InputItem]:
 
 def _photo(item: InputItem, quiet: bool) -> Photo:
     loaded = common.read_photo(item.path, quiet)
-    pixels = to_tensor_255(loaded.rgb, torch.device("cpu")).to(torch.uint8)  # a quarter the memory
+    pixels = photo_tensor(loaded.rgb, torch.device("cpu"))  # uint8: a quarter the memory
     return Photo(item.relative.as_posix(), item.path, pixels)
+
+
+def _sources(model) -> dict[str, str]:
+    """Where the networks came from and where they ran, for the report."""
+    info = model.info
+    enhancer = info.enhancer if info else None
+    return {
+        "generator": str(info.generator.source) if info else "",
+        "enhancer": str(enhancer.source) if enhancer else "",
+        "device": str(model.device),
+    }
 
 
 def _default_classifier() -> Path:
     return default_weights_dir() / classifier_file.DEFAULT_NAME
 
 
+@grouped
 def evaluate_paired(
     scenes: Annotated[
         list[str],
@@ -205,6 +219,7 @@ def evaluate_paired(
             help="A folder with a sub-folder per scene; with --find-scenes, photos (files, folders, globs)."
         ),
     ],
+    *,
     find: Annotated[
         bool,
         typer.Option("--find-scenes", help="Group the photos into scenes by matching features."),
@@ -219,13 +234,8 @@ def evaluate_paired(
         int | None, typer.Option(min=1, help="Use only the first N scenes.")
     ] = None,
     output: Output = Path("paired_report"),
-    inference_size: common.InferenceSize = 256,
-    weights: common.Weights = None,
-    device: common.Device = "auto",
-    fp32: common.Fp32 = False,
-    as_json: common.AsJson = False,
-    quiet: common.Quiet = False,
-    debug: common.Debug = False,
+    model: GeneratorOptions,
+    report: ReportOptions,
 ) -> None:
     """Translate each frame of a scene into every other frame's style and measure the error
     against the real frame (Lab L1, SSIM), next to Reinhard colour transfer and no change.
@@ -234,10 +244,10 @@ def evaluate_paired(
     (scenes/harbour/0800.jpg, scenes/harbour/2100.jpg, ...), or, with --find-scenes, photos of
     fixed cameras: those of one size whose SIFT features match at the same pixels are one
     scene. Up to --frames-per-scene frames, darkest to brightest, are used per scene."""
-    with common.reported_errors(debug):
-        check_inference_size(inference_size)
+    quiet, inference_size = report.quiet, model.inference_size
+    with common.reported_errors(report.debug):
         found = _scenes(scenes, find, min_matches)[:max_scenes]
-        model = common.load_model(weights, None, device, fp32)
+        net = common.load_model(model)
         scores: list[paired.PairScore] = []
         examples, chosen = [], {}
         with common.progress(quiet) as bar:
@@ -247,9 +257,9 @@ def evaluate_paired(
                 frames = spread_frames(
                     scene.frames, [float(loaded[f].mean()) for f in scene.frames], frames_per_scene
                 )
-                tensors = [to_tensor_255(loaded[f], model.device) for f in frames]
+                tensors = [photo_tensor(loaded[f], net.device) for f in frames]
                 result = paired.evaluate_scene(
-                    model, scene.name, [f.name for f in frames], tensors, inference_size
+                    net, scene.name, [f.name for f in frames], tensors, inference_size
                 )
                 scores += result.scores
                 examples += [(scene.name, row) for row in result.examples]
@@ -262,8 +272,7 @@ def evaluate_paired(
                 paired.summarise(across)
             )
         run = {
-            "generator": str(model.info.generator.source) if model.info else "",
-            "device": str(model.device),
+            **_sources(net),
             "inference_size": inference_size,
             "scenes": len(found),
             "frame_pairs": len(scores),
@@ -278,7 +287,7 @@ def evaluate_paired(
                     quiet,
                 )
         common.note(f"wrote {page}", quiet)
-        if as_json:
+        if report.as_json:
             common.print_json({"report": str(page), "summaries": summaries})
 
 

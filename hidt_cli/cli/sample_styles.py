@@ -3,6 +3,7 @@ do with it and to find codes worth keeping (--style-code)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -13,69 +14,67 @@ from rich.table import Table
 
 from hidt_cli import sheets
 from hidt_cli.cli import common
+from hidt_cli.cli.options import (
+    FileOptions,
+    ModelOptions,
+    OutputDir,
+    RenderOptions,
+    ReportOptions,
+    Seed,
+    grouped,
+)
 from hidt_cli.io.images import LoadedImage
+from hidt_cli.io.output import save_result, with_alpha
 from hidt_cli.io.paths import InputItem, output_path
-from hidt_cli.pipeline import HiDT, photo_tensor
+from hidt_cli.model import HiDT
+from hidt_cli.ranges import photo_tensor
+from hidt_cli.render import RenderSpec, batch_size
 from hidt_cli.styles import sample_prior
 
 
+@grouped
 def sample_styles(
     input: Annotated[Path, typer.Argument(help="The photo to render.")],
+    *,
     count: Annotated[
         int, typer.Option("--count", "-n", min=1, help="How many styles to sample.")
     ] = 8,
-    seed: common.Seed = None,
-    output_dir: Annotated[
-        Path | None,
-        typer.Option("--output-dir", "-d", help="Folder for outputs; default: next to the input."),
-    ] = None,
-    hires: common.Hires = False,
-    native_size: common.NativeSize = False,
-    plain_resize: common.PlainResize = False,
-    columns: Annotated[int, typer.Option(min=1, help="Pictures per row of the contact sheet.")] = 4,
+    seed: Seed = None,
+    output_dir: OutputDir = None,
+    columns: Annotated[
+        int, typer.Option("--columns", min=1, help="Pictures per row of the contact sheet.")
+    ] = 4,
     no_sheet: Annotated[
         bool, typer.Option("--no-sheet", help="Do not write the contact sheet.")
     ] = False,
-    fmt: common.Format = None,
-    quality: common.Quality = 95,
-    overwrite: common.Overwrite = False,
-    inference_size: common.InferenceSize = 256,
-    weights: common.Weights = None,
-    enhancer: common.EnhancerOpt = None,
-    device: common.Device = "auto",
-    fp32: common.Fp32 = False,
-    as_json: common.AsJson = False,
-    quiet: common.Quiet = False,
-    debug: common.Debug = False,
+    render: RenderOptions,
+    files: FileOptions,
+    model: ModelOptions,
+    report: ReportOptions,
 ) -> None:
     """Render a photo with N style codes from the prior (<stem>_prior<i>) and a contact sheet."""
-    with common.reported_errors(debug):
-        render = common.Render(
-            hires,
-            inference_size,
-            native_size,
-            common.check_options(fmt, inference_size),
-            quality,
-            overwrite,
-            plain_resize,
-        )
-        outputs, sheet = _plan(input, output_dir, count, render.fmt, no_sheet)
-        common.refuse_existing([*outputs, *([sheet] if sheet else [])], overwrite)
-        photo = common.read_photo(input, quiet)
-        model = common.load_model(weights, enhancer, device, fp32, hires=render.hires)
-        codes = sample_prior(count, seed, model.style_dim)
-        pixels = _render(model, photo, codes, render, quiet)
+    with common.reported_errors(report.debug):
+        settings = common.output_settings(files)
+        outputs, sheet = _plan(input, output_dir, count, settings.fmt, no_sheet)
+        common.refuse_existing([*outputs, *([sheet] if sheet else [])], settings.overwrite)
+        photo = common.read_photo(input, report.quiet)
+        hires = "--hires" if render.hires else None
+        loaded = common.load_model(model, enhancer_for=hires)
+        codes = sample_prior(count, seed, loaded.style_dim)
+        spec = render.spec(model.inference_size)
+        pixels = _render(loaded, photo, codes, spec, report.quiet)
         for rgb, path in zip(pixels, outputs, strict=True):
-            render.write(path, rgb, render.fmt, photo.icc_profile)
+            save_result(path, rgb, photo, settings)
         if sheet:
-            render.write(sheet, _sheet(photo.rgb, pixels, codes, columns), None)
+            picture = _sheet(photo, pixels, codes, columns)
+            save_result(sheet, picture, None, replace(settings, fmt=None))
         records = [
             {"index": i, "code": code.tolist(), "output": str(path)}
             for i, (code, path) in enumerate(zip(codes, outputs, strict=True))
         ]
-        if not quiet:
+        if not report.quiet:
             common.stderr.print(_table(records, seed, sheet))
-        if as_json:
+        if report.as_json:
             common.print_json(records)
 
 
@@ -97,23 +96,21 @@ def _plan(
 
 
 def _render(
-    model: HiDT, photo: LoadedImage, codes: torch.Tensor, render: common.Render, quiet: bool
+    model: HiDT, photo: LoadedImage, codes: torch.Tensor, spec: RenderSpec, quiet: bool
 ) -> np.ndarray:
     """One content encoding decoded with every code (in batches), at the input's size by default."""
     with common.progress(quiet, transient=True) as bar:
         bar.add_task(f"rendering {len(codes)} styles", total=None)
         image = photo_tensor(photo.rgb, model.device)
-        return np.concatenate(list(model.render(image, codes, render.spec, render.max_batch)))
+        chunk = batch_size(model.device, hires=spec.hires, styles=len(codes))
+        return np.concatenate(list(model.render(image, codes, spec, chunk)))
 
 
-def _sheet(
-    original: np.ndarray, pixels: np.ndarray, codes: torch.Tensor, columns: int
-) -> np.ndarray:
+def _sheet(photo: LoadedImage, pixels: np.ndarray, codes: torch.Tensor, columns: int) -> np.ndarray:
     captions = ["original", *(sheets.format_code(code.tolist()) for code in codes)]
     cell_height = min(sheets.MAX_CELL_HEIGHT, pixels.shape[1])
-    return sheets.contact_sheet(
-        [original, *pixels], captions, columns=columns, cell_height=cell_height
-    )
+    cells = [with_alpha(image, photo) for image in (photo.rgb, *pixels)]
+    return sheets.contact_sheet(cells, captions, columns=columns, cell_height=cell_height)
 
 
 def _table(records: list[dict], seed: int | None, sheet: Path | None) -> Table:

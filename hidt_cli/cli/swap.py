@@ -15,17 +15,21 @@ import typer
 from hidt_cli import sheets
 from hidt_cli.cli import common
 from hidt_cli.cli.common import EXIT_INPUT, fail
-from hidt_cli.io.images import (
-    LoadedImage,
-    format_for_path,
+from hidt_cli.cli.options import (
+    FileOptions,
+    ModelOptions,
+    RenderOptions,
+    ReportOptions,
+    grouped,
 )
+from hidt_cli.io.images import LoadedImage, format_for_path
+from hidt_cli.io.output import OutputSettings, save_result, with_alpha
 from hidt_cli.io.paths import InputItem, expand_inputs, find_collisions, output_path
-from hidt_cli.pipeline import HiDT, photo_tensor
+from hidt_cli.model import HiDT
+from hidt_cli.ranges import photo_tensor
+from hidt_cli.render import RenderSpec, batch_size
 
 GRID_NAME = "swap_grid.png"
-
-
-# ------------------------------------------------------------------ the command
 
 
 @dataclass
@@ -40,10 +44,12 @@ class Plan:
         return [*self.pairs.values(), *([self.grid] if self.grid else [])]
 
 
+@grouped
 def swap(
     inputs: Annotated[
         list[str], typer.Argument(help="Two or more photos (files, folders or globs).")
     ],
+    *,
     output_dir: Annotated[
         Path | None,
         typer.Option("--output-dir", "-d", help="Folder for outputs; default: the current one."),
@@ -57,41 +63,26 @@ def swap(
     grid: Annotated[
         bool, typer.Option("--grid", help="Also write the grid for two photos.")
     ] = False,
-    hires: common.Hires = False,
-    native_size: common.NativeSize = False,
-    plain_resize: common.PlainResize = False,
-    fmt: common.Format = None,
-    quality: common.Quality = 95,
-    overwrite: common.Overwrite = False,
-    inference_size: common.InferenceSize = 256,
-    weights: common.Weights = None,
-    enhancer: common.EnhancerOpt = None,
-    device: common.Device = "auto",
-    fp32: common.Fp32 = False,
-    as_json: common.AsJson = False,
-    quiet: common.Quiet = False,
-    debug: common.Debug = False,
+    render: RenderOptions,
+    files: FileOptions,
+    model: ModelOptions,
+    report: ReportOptions,
 ) -> None:
     """Swap styles: two photos trade times of day (A_as_B, B_as_A); three or more give an
     N×N grid with each photo's content in every photo's style."""
-    with common.reported_errors(debug):
-        render = common.Render(
-            hires,
-            inference_size,
-            native_size,
-            common.check_options(fmt, inference_size),
-            quality,
-            overwrite,
-            plain_resize,
-        )
+    with common.reported_errors(report.debug):
+        settings = common.output_settings(files)
         items = _items(inputs)
-        plan = _plan(items, output_dir or Path("."), output, grid, render.fmt)
-        common.refuse_existing(plan.outputs, overwrite)
-        photos = [common.read_photo(item.path, quiet) for item in items]
-        model = common.load_model(weights, enhancer, device, fp32, hires=render.hires)
-        written = _run(model, photos, [item.path.stem for item in items], plan, render, quiet)
-        common.note(f"wrote {', '.join(map(str, written))}", quiet)
-        if as_json:
+        plan = _plan(items, output_dir or Path("."), output, grid, settings.fmt)
+        common.refuse_existing(plan.outputs, settings.overwrite)
+        photos = [common.read_photo(item.path, report.quiet) for item in items]
+        hires = "--hires" if render.hires else None
+        loaded = common.load_model(model, enhancer_for=hires)
+        spec = render.spec(model.inference_size)
+        labels = [item.path.stem for item in items]
+        written = _run(loaded, photos, labels, plan, spec, settings, report.quiet)
+        common.note(f"wrote {', '.join(map(str, written))}", report.quiet)
+        if report.as_json:
             common.print_json([str(path) for path in written])
 
 
@@ -137,55 +128,38 @@ def _run(
     photos: list[LoadedImage],
     labels: list[str],
     plan: Plan,
-    render: common.Render,
+    spec: RenderSpec,
+    settings: OutputSettings,
     quiet: bool,
 ) -> list[Path]:
     """Style codes once, then each content encoded once and decoded with the other styles."""
     n = len(photos)
-    codes = torch.cat(
-        [model.styles_of_images(_tensor(model, p), render.inference_size) for p in photos]
-    )
+    tensors = [photo_tensor(p.rgb, model.device) for p in photos]
+    codes = torch.cat([model.styles_of_images(t, spec.inference_size) for t in tensors])
     cell_height = min(sheets.MAX_CELL_HEIGHT, max(p.rgb.shape[0] for p in photos))
     cells: list[list[np.ndarray | None]] = [[None] * n for _ in range(n)]
     written: list[Path] = []
+    chunk = batch_size(model.device, hires=spec.hires, styles=n - 1)
     with common.progress(quiet) as bar:
         task = bar.add_task("swapping", total=n)
         for i, photo in enumerate(photos):
             others = [j for j in range(n) if j != i]
-            spec, batch = render.spec, render.max_batch
-            out = np.concatenate(
-                list(model.render(_tensor(model, photo), codes[others], spec, batch))
-            )
-            written += _write_pairs(i, others, out, photo, plan, render)
-            if plan.grid:
-                cells[i] = [
-                    photo.rgb if j == i else sheets.fit_height(out[others.index(j)], cell_height)
-                    for j in range(n)
-                ]
+            out = np.concatenate(list(model.render(tensors[i], codes[others], spec, chunk)))
+            for k, j in enumerate(others):
+                if (i, j) in plan.pairs:
+                    save_result(plan.pairs[i, j], out[k], photo, settings)
+                    written.append(plan.pairs[i, j])
+                if plan.grid:
+                    cells[i][j] = sheets.fit_height(with_alpha(out[k], photo), cell_height)
+            cells[i][i] = with_alpha(photo.rgb, photo)
             bar.advance(task)
     if plan.grid:
-        render.write(plan.grid, _grid(photos, labels, cells, cell_height), None)
+        picture = _grid(photos, labels, cells, cell_height)
+        save_result(
+            plan.grid, picture, None, OutputSettings(None, settings.quality, settings.overwrite)
+        )
         written.append(plan.grid)
     return written
-
-
-def _tensor(model: HiDT, photo: LoadedImage) -> torch.Tensor:
-    return photo_tensor(photo.rgb, model.device)
-
-
-def _write_pairs(
-    i: int,
-    others: list[int],
-    pixels: np.ndarray,
-    photo: LoadedImage,
-    plan: Plan,
-    render: common.Render,
-) -> list[Path]:
-    """Write content i's swapped files (two photos only)."""
-    targets = [(k, plan.pairs[i, j]) for k, j in enumerate(others) if (i, j) in plan.pairs]
-    for k, path in targets:
-        render.write(path, pixels[k], render.fmt, photo.icc_profile)
-    return [path for _, path in targets]
 
 
 def _grid(
@@ -197,8 +171,9 @@ def _grid(
     """A header row of the style photos and a header column of the content photos around the
     N×N results, whose diagonal holds the originals."""
     n = len(photos)
-    rows = [[None, *(p.rgb for p in photos)]]
-    rows += [[photo.rgb, *row] for photo, row in zip(photos, cells, strict=True)]
+    originals = [with_alpha(p.rgb, p) for p in photos]
+    rows = [[None, *originals]]
+    rows += [[original, *row] for original, row in zip(originals, cells, strict=True)]
     captions = [["", *(f"style: {label}" for label in labels)]]
     captions += [
         [f"content: {labels[i]}", *("original" if j == i else "" for j in range(n))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
+from hidt_cli.cli.options import Debug, Device, Fp32, Quiet, grouped
 from hidt_cli.train.config import EnhancerTrainConfig, Phase, TranslatorTrainConfig, from_dict
 from hidt_cli.train.enhancer import EnhancerTrainer
 from hidt_cli.train.runtime import Checkpoint, setup_runtime
@@ -29,14 +31,44 @@ ConfigFile = Annotated[
 Resume = Annotated[
     bool, typer.Option("--resume", help="Continue from the run folder's checkpoint.pt.")
 ]
-Steps = Annotated[int | None, typer.Option(min=1, help="Train for this many steps in one phase.")]
+Steps = Annotated[
+    int | None, typer.Option("--steps", min=1, help="Train for this many steps in one phase.")
+]
 Curriculum = Annotated[
     str | None,
     typer.Option(help="Phases as STEPS:CROP:BATCH,... e.g. 30000:128:32,20000:256:8."),
 ]
-Seed = Annotated[int | None, typer.Option(help="Seed for weights, data order and styles.")]
-Workers = Annotated[int | None, typer.Option(min=0, help="Data-loading worker processes.")]
-Every = Annotated[int | None, typer.Option(min=1)]
+Seed = Annotated[
+    int | None, typer.Option("--seed", help="Seed for weights, data order and styles.")
+]
+Workers = Annotated[
+    int | None, typer.Option("--workers", min=0, help="Data-loading worker processes.")
+]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What both training commands take: the run folder, its settings, resuming, length,
+    seeds, logging and the device."""
+
+    out: Out
+    config_file: ConfigFile = None
+    resume: Resume = False
+    steps: Steps = None
+    seed: Seed = None
+    workers: Workers = None
+    log_every: Annotated[int | None, typer.Option("--log-every", min=1)] = None
+    sample_every: Annotated[int | None, typer.Option("--sample-every", min=1)] = None
+    checkpoint_every: Annotated[int | None, typer.Option("--checkpoint-every", min=1)] = None
+    device: Device = "auto"
+    fp32: Fp32 = False
+    quiet: Quiet = False
+    debug: Debug = False
+
+    def overrides(self) -> dict:
+        """The settings given on the command line, for `build_config`."""
+        names = ("seed", "workers", "log_every", "sample_every", "checkpoint_every")
+        return {name: getattr(self, name) for name in names}
 
 
 def parse_curriculum(text: str) -> tuple[Phase, ...]:
@@ -87,16 +119,15 @@ def _saved_run(path: Path) -> Checkpoint:
     return Checkpoint.read(path)
 
 
+@grouped
 def train(
     data: Data,
-    out: Out,
-    config_file: ConfigFile = None,
-    resume: Resume = False,
+    *,
+    run: RunOptions,
     init: Annotated[
         str | None,
         typer.Option(help="Start the generator from these weights (weights-only restart)."),
     ] = None,
-    steps: Steps = None,
     crop: Annotated[int, typer.Option(help="Crop size with --steps.")] = 256,
     batch_size: Annotated[int, typer.Option(help="Batch size with --steps.")] = 8,
     curriculum: Curriculum = None,
@@ -123,41 +154,29 @@ def train(
             help="Draw each daytime class equally often (default on; a resumed run keeps its own).",
         ),
     ] = None,
-    seed: Seed = None,
-    workers: Workers = None,
-    log_every: Every = None,
-    sample_every: Every = None,
-    checkpoint_every: Every = None,
     compile: Annotated[
         bool, typer.Option("--compile", help="torch.compile the generator step.")
     ] = False,
-    device: common.Device = "auto",
-    fp32: common.Fp32 = False,
-    quiet: common.Quiet = False,
-    debug: common.Debug = False,
 ) -> None:
     """Train the translator (generator + discriminators) with the HiDT objective."""
-    with common.reported_errors(debug):
-        if steps is not None and curriculum is not None:
+    out, quiet = run.out, run.quiet
+    with common.reported_errors(run.debug):
+        if run.steps is not None and curriculum is not None:
             fail("give --steps or --curriculum, not both")
         phases = parse_curriculum(curriculum) if curriculum else None
-        if steps is not None:
-            phases = (Phase(steps, crop, batch_size),)
-        saved = _saved_run(out / TranslatorTrainer.CHECKPOINT) if resume else None
+        if run.steps is not None:
+            phases = (Phase(run.steps, crop, batch_size),)
+        saved = _saved_run(out / TranslatorTrainer.CHECKPOINT) if run.resume else None
         config = build_config(
             saved.config(TranslatorTrainConfig) if saved else TranslatorTrainConfig(),
-            config_file,
+            run.config_file,
             phases=phases,
             pairs=str(pairs.resolve()) if pairs else None,
-            seed=seed,
-            workers=workers,
-            log_every=log_every,
-            sample_every=sample_every,
-            checkpoint_every=checkpoint_every,
             balance=balance,
             compile=compile or None,
+            **run.overrides(),
         )
-        runtime = setup_runtime(device, fp32)
+        runtime = setup_runtime(run.device, run.fp32)
         out.mkdir(parents=True, exist_ok=True)
         trainer = TranslatorTrainer(config, data, out, runtime, masks_root=masks, class_csv=classes)
         if saved is not None:
@@ -201,16 +220,15 @@ def _run_with_progress(trainer, total: int, quiet: bool) -> None:
         trainer.run(on_step=on_step)
 
 
+@grouped
 def train_enhancer(
     data: Data,
-    out: Out,
+    *,
+    run: RunOptions,
     generator: Annotated[
         str | None,
         typer.Option("--generator", "-g", help="Trained generator weights (default: shipped)."),
     ] = None,
-    config_file: ConfigFile = None,
-    resume: Resume = False,
-    steps: Steps = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Photos per step.")] = None,
     size: Annotated[
         int | None, typer.Option(help="Inference size S of the medium crops (targets are 4S).")
@@ -219,34 +237,22 @@ def train_enhancer(
         Path | None,
         typer.Option(help="ImageNet VGG-19 weights (torchvision layout) for the perceptual loss."),
     ] = None,
-    seed: Seed = None,
-    workers: Workers = None,
-    log_every: Every = None,
-    sample_every: Every = None,
-    checkpoint_every: Every = None,
-    device: common.Device = "auto",
-    fp32: common.Fp32 = False,
-    quiet: common.Quiet = False,
-    debug: common.Debug = False,
 ) -> None:
     """Train the enhancer G_enh on high-resolution photos with a trained generator."""
-    with common.reported_errors(debug):
-        saved = _saved_run(out / EnhancerTrainer.CHECKPOINT) if resume else None
+    out, quiet = run.out, run.quiet
+    with common.reported_errors(run.debug):
+        saved = _saved_run(out / EnhancerTrainer.CHECKPOINT) if run.resume else None
         config = build_config(
             saved.config(EnhancerTrainConfig) if saved else EnhancerTrainConfig(),
-            config_file,
-            steps=steps,
+            run.config_file,
+            steps=run.steps,
             batch=batch_size,
             size=size,
-            seed=seed,
-            workers=workers,
-            log_every=log_every,
-            sample_every=sample_every,
-            checkpoint_every=checkpoint_every,
+            **run.overrides(),
         )
         if vgg_weights is not None and not vgg_weights.is_file():
             fail(f"{vgg_weights}: no such file", common.EXIT_WEIGHTS)
-        runtime = setup_runtime(device, fp32)
+        runtime = setup_runtime(run.device, run.fp32)
         out.mkdir(parents=True, exist_ok=True)
         generator_net = load_weights(resolve(generator, "generator"), "generator").build()
         trainer = EnhancerTrainer(

@@ -16,7 +16,8 @@ import hidt_cli
 from hidt_cli import weights as weights_io
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
-from hidt_cli.pipeline import HiDT
+from hidt_cli.cli.options import AsJson, Debug, ModelOptions, Overwrite, Weights, grouped
+from hidt_cli.model import HiDT
 from hidt_cli.sheets import format_code
 
 stdout = Console(highlight=False)
@@ -31,13 +32,7 @@ class Kind(str, Enum):
 # ------------------------------------------------------------------ styles
 
 
-def styles(
-    weights: common.Weights = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the presets as JSON on stdout.")
-    ] = False,
-    debug: common.Debug = False,
-) -> None:
+def styles(weights: Weights = None, as_json: AsJson = False, debug: Debug = False) -> None:
     """List the named styles (presets) of the weights."""
     with common.reported_errors(debug):
         path = weights_io.resolve(weights, "generator")
@@ -62,20 +57,11 @@ def styles(
 # ------------------------------------------------------------------ info
 
 
-def info(
-    weights: common.Weights = None,
-    enhancer: common.EnhancerOpt = None,
-    device: common.Device = "auto",
-    fp32: common.Fp32 = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the report as JSON on stdout.")
-    ] = False,
-    debug: common.Debug = False,
-) -> None:
+@grouped
+def info(*, model: ModelOptions, as_json: AsJson = False, debug: Debug = False) -> None:
     """Where the weights came from (with their sha256), their sizes, and the runtime."""
     with common.reported_errors(debug):
-        model = common.load_model(weights, enhancer, device, fp32)
-        report = _info_report(model)
+        report = _info_report(common.load_model(model))
         if as_json:
             common.print_json(report)
         else:
@@ -145,10 +131,8 @@ def convert_weights(
         Kind, typer.Option(help="Which network IN holds; auto reads it off the keys.")
     ] = Kind.auto,
     half: Annotated[bool, typer.Option("--half", help="Store float16 (half the size).")] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing OUT.")
-    ] = False,
-    debug: common.Debug = False,
+    overwrite: Overwrite = False,
+    debug: Debug = False,
 ) -> None:
     """Convert a checkpoint to safetensors with presets and provenance; prints its sha256."""
     with common.reported_errors(debug):

@@ -18,6 +18,7 @@ from torch import nn
 from hidt_cli import weights
 from hidt_cli.eval.dataset import held_out_split, load_squares, squares_255
 from hidt_cli.eval.metrics import accuracy, confusion_matrix
+from hidt_cli.ranges import from_pm1
 
 KIND = "classifier"
 DEFAULT_CHANNELS = (16, 32, 64, 128, 128)
@@ -101,7 +102,7 @@ class Classifier:
         probabilities, features = [], []
         for start in range(0, len(images_pm1), max_batch):
             chunk = images_pm1[start : start + max_batch].to(self.device, torch.float32)
-            x = self.normalise(squares_255((chunk + 1) * 127.5, self.info.input_size))
+            x = self.normalise(squares_255(from_pm1(chunk), self.info.input_size))
             feature_map = self.net.features(x)
             probabilities.append(self.net.head(feature_map).softmax(1))
             features.append(feature_map)

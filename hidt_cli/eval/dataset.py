@@ -14,7 +14,7 @@ import torch
 from hidt_cli import hires
 from hidt_cli.io.images import read_image
 from hidt_cli.photosets import DEFAULT_CLASS_RULES, class_of, find_photos
-from hidt_cli.pipeline import to_tensor_255
+from hidt_cli.ranges import photo_tensor
 
 CLASSIFIER_CLASS_RULES: Mapping[str, str] = {
     **DEFAULT_CLASS_RULES,
@@ -74,6 +74,6 @@ def load_squares(photos: Sequence[Path], size: int) -> torch.Tensor:
     """Photos → N×3×size×size uint8, read once so that training epochs cost no decoding."""
     out = torch.empty(len(photos), 3, size, size, dtype=torch.uint8)
     for index, photo in enumerate(photos):
-        image = to_tensor_255(read_image(photo).rgb, torch.device("cpu"))
+        image = photo_tensor(read_image(photo).rgb, torch.device("cpu"))
         out[index] = squares_255(image, size)[0].to(torch.uint8)
     return out

@@ -13,7 +13,8 @@ import torch
 from hidt_cli import hires
 from hidt_cli.eval.color import lab_l1, reinhard_transfer
 from hidt_cli.eval.ssim import ssim
-from hidt_cli.pipeline import HiDT
+from hidt_cli.model import HiDT
+from hidt_cli.ranges import from_pm1
 
 METHODS = ("hidt", "reinhard", "unchanged")
 
@@ -88,7 +89,7 @@ def _method_results(
     source_01: torch.Tensor, translated_pm1: torch.Tensor, targets_01: torch.Tensor
 ) -> dict[str, torch.Tensor]:
     """Each method's pictures for the targets, in [0, 1], on 8-bit levels like saved files."""
-    hidt = ((translated_pm1.float() + 1) * 127.5).round().clamp(0, 255) / 255
+    hidt = from_pm1(translated_pm1).round_().clamp_(0, 255) / 255
     unchanged = source_01.expand_as(targets_01)
     reinhard = (reinhard_transfer(unchanged, targets_01) * 255).round() / 255
     return {"hidt": hidt, "reinhard": reinhard, "unchanged": unchanged}

@@ -18,14 +18,9 @@ import torch
 from hidt_cli import hires
 from hidt_cli.eval import metrics
 from hidt_cli.eval.classifier import Classifier, Outputs
-from hidt_cli.pipeline import (
-    HiDT,
-    RenderSpec,
-    network_input,
-    resize_pm1,
-    to_tensor_255,
-    to_uint8,
-)
+from hidt_cli.model import HiDT
+from hidt_cli.ranges import from_pm1, photo_tensor, to_pm1, to_uint8
+from hidt_cli.render import RenderSpec, network_input, resize_pm1
 from hidt_cli.styles import sample_prior
 
 KINDS = ("random", "swap")
@@ -288,12 +283,12 @@ def _add_hires(evaluation, model, photo, done: _Done, scores, timer, settings) -
             x, done.own, hires=True, inference_size=settings.inference_size, max_batch=1
         )
     shape = tuple(big.shape[-2:])
-    reference = hires.resize_255(x, shape, "bicubic") / 127.5 - 1
+    reference = to_pm1(hires.resize_255(x, shape, "bicubic"))
     upsampled = resize_pm1(done.reconstruction, shape).clamp(-1, 1)
     with timer("detail transfer"):
         spec = RenderSpec(inference_size=settings.inference_size)
-        pixels = next(model.render((reference + 1) * 127.5, done.own, spec))
-    detailed = to_tensor_255(pixels[0], model.device) / 127.5 - 1
+        pixels = next(model.render(from_pm1(reference), done.own, spec))
+    detailed = to_pm1(photo_tensor(pixels[0], model.device))
     scores.psnr["hires reconstruction"].append(metrics.psnr(big, reference))
     scores.psnr["bicubic reconstruction"].append(metrics.psnr(upsampled, reference))
     scores.psnr["detail-transfer reconstruction"].append(metrics.psnr(detailed, reference))

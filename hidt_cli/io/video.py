@@ -24,8 +24,8 @@ from types import TracebackType
 import av
 import numpy as np
 
+from hidt_cli.concurrency import Behind, prefetched
 from hidt_cli.io.audio import AudioTrack, open_audio
-from hidt_cli.io.background import Worker, prefetched
 from hidt_cli.io.errors import PathError
 
 # Some containers (and streams cut from them) give no frame rate; 25 is the PAL rate.
@@ -270,7 +270,7 @@ class VideoWriter:
         self._origin: int | None = None
         self._last_pts = -1
         self._audio: AudioTrack | None = None
-        self._worker: Worker[av.VideoFrame] | None = None
+        self._encoder: Behind[None] | None = None
         self._temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp.mp4")
         self._container = self._open_output()
         try:
@@ -278,7 +278,7 @@ class VideoWriter:
             if audio_from is not None:
                 self._add_audio(audio_from)
             if background:
-                self._worker = Worker(self._encode, PREFETCH, name="hidt-encode")
+                self._encoder = Behind(workers=1, depth=PREFETCH, name="hidt-encode")
         except Exception as exc:
             raise self._failure(exc) from exc
         except BaseException:
@@ -318,10 +318,11 @@ class VideoWriter:
         frame.pts = self._next_pts(pts)
         frame.time_base = self._time_base
         try:
-            if self._worker is None:
+            if self._encoder is None:
                 self._encode(frame)
             else:
-                self._worker.put(frame)
+                self._encoder.raise_error()
+                self._encoder.submit(None, self._encode, frame)
         except Exception as exc:
             raise self._failure(exc) from exc
         self.frames_written += 1
@@ -332,8 +333,11 @@ class VideoWriter:
             self._discard()
             raise VideoError(self.path, "cannot write video (no frames were given)")
         try:
-            if self._worker is not None:
-                self._worker.finish()
+            if self._encoder is not None:
+                failed = [error for _, error in self._encoder.drain() if error is not None]
+                self._encoder.close()
+                if failed:
+                    raise failed[0]
             self._container.mux(self._stream.encode(None))
             if self._audio is not None:
                 self._audio.finish((self._last_pts + self._step) * self._time_base)
@@ -433,8 +437,8 @@ class VideoWriter:
         return VideoError(self.path, f"cannot write video ({_reason(exc)})")
 
     def _discard(self) -> None:
-        if self._worker is not None:
-            self._worker.abort()
+        if self._encoder is not None:
+            self._encoder.abort()
         with contextlib.suppress(Exception):
             self._container.close()
         if self._audio is not None:

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from hidt_cli.hires import shorter_side_shape
 from hidt_cli.io.images import ImageError, read_image
+from hidt_cli.ranges import to_pm1
 
 DEFAULT_CACHE_BYTES = 4 << 30
 """Decoded photos kept in memory per process; the 1,496 training photos take 0.52 GB."""
@@ -103,7 +104,7 @@ class PhotoCrops(Dataset[dict[str, torch.Tensor]]):
         flip = self.flip and _coin()
         size = (self.crop, self.crop)
         image = _chw(_resize(photo, box, size, Image.Resampling.BILINEAR), flip)
-        item = {"image": image.float().div_(127.5).sub_(1)}
+        item = {"image": to_pm1(image)}
         if self.masks is not None:
             mask = self._cache.get(self.masks[index], _read_mask)
             _check_mask_shape(self.masks[index], mask, photo, self.photos[index])

@@ -21,7 +21,7 @@ from hidt_cli.io.images import write_image
 from hidt_cli.models import Enhancer, Generator
 from hidt_cli.models.discriminators import MultiScaleDiscriminator
 from hidt_cli.photosets import find_photos
-from hidt_cli.pipeline import to_uint8
+from hidt_cli.ranges import to_pm1, to_uint8
 from hidt_cli.train import losses
 from hidt_cli.train.config import EnhancerTrainConfig
 from hidt_cli.train.data import HiresCrops, make_loader
@@ -89,12 +89,12 @@ class EnhancerTrainer(Checkpointed):
         crops = hires.shifted_crops(photos_255, size)
         if styles is None:
             shape = hires.inference_shape(*photos_255.shape[-2:], size)
-            styles = g.encode_style(hires.resize_255(photos_255, shape, "bicubic") / 127.5 - 1)
+            styles = g.encode_style(to_pm1(hires.resize_255(photos_255, shape, "bicubic")))
         with self.runtime.autocast():
             translated, _ = g.decode(g.encode_content(crops), styles.repeat_interleave(CROPS, 0))
         merged = hires.merge_input(translated.float())
         h, w = merged.shape[-2:]
-        targets = hires.resize_255(photos_255, (4 * h, 4 * w), "bicubic") / 127.5 - 1
+        targets = to_pm1(hires.resize_255(photos_255, (4 * h, 4 * w), "bicubic"))
         return merged, targets
 
     def train_step(self, photos_255: torch.Tensor) -> dict[str, float]:

@@ -27,7 +27,7 @@ from hidt_cli.io.images import read_image, write_image
 from hidt_cli.models import Content, Generator
 from hidt_cli.models.discriminators import MultiScaleDiscriminator
 from hidt_cli.photosets import classes_for, find_photos
-from hidt_cli.pipeline import to_uint8
+from hidt_cli.ranges import to_pm1, to_uint8
 from hidt_cli.styles import sample_prior
 from hidt_cli.train import losses
 from hidt_cli.train.averaging import WeightAverage
@@ -418,7 +418,7 @@ def fixed_photos(photos: list[Path], count: int, size: int) -> torch.Tensor:
             rgb, (max(size, round(h * scale)), max(size, round(w * scale))), "bilinear"
         )
         top, left = (rgb.shape[-2] - size) // 2, (rgb.shape[-1] - size) // 2
-        out.append(rgb[..., top : top + size, left : left + size] / 127.5 - 1)
+        out.append(to_pm1(rgb[..., top : top + size, left : left + size]))
     return torch.cat(out)
 
 
@@ -442,7 +442,7 @@ def class_presets(
         x = resize_255(
             rgb.to(runtime.device), inference_shape(*rgb.shape[-2:], inference_size), "bicubic"
         )
-        code = generator.encode_style(x / 127.5 - 1)[0].float().cpu()
+        code = generator.encode_style(to_pm1(x))[0].float().cpu()
         sums[cls] = sums.get(cls, 0) + code
         counts[cls] = counts.get(cls, 0) + 1
     generator.train(was_training)

@@ -30,7 +30,8 @@ from hidt_cli import weights as weights_io
 from hidt_cli.eval.color import srgb_to_lab
 from hidt_cli.io.images import read_image
 from hidt_cli.photosets import LONG_EXPOSURES, held_out
-from hidt_cli.pipeline import network_input, to_tensor_255
+from hidt_cli.ranges import from_pm1, photo_tensor
+from hidt_cli.render import network_input
 
 SHARED = Path("../shared/data")
 SIZE = 128
@@ -60,7 +61,7 @@ def training_photos(folder: str, prefix: str) -> list[Path]:
 @functools.cache
 def photo_255(path: Path) -> torch.Tensor:
     """A photo at the fitting size in [0, 255], read once for both stages of the scan."""
-    return network_input(to_tensor_255(read_image(path).rgb, "cpu"), SIZE).add(1).mul(127.5)
+    return from_pm1(network_input(photo_tensor(read_image(path).rgb, "cpu"), SIZE))
 
 
 def lab_means(images_pm1: torch.Tensor) -> torch.Tensor:
