@@ -43,7 +43,8 @@ photo = photo_tensor(synthetic_photo({height}, {width}), torch.device('cpu'))
 x = network_input(photo, 256).add(1).mul(0.5)
 before = rss('VmRSS')
 open('/proc/self/clear_refs', 'w').write('5')  # the peak so far was the photo's making
-detail.upscale(x, x.flip(1), photo, detail.DetailConfig())  # the 8-bit result included
+config = detail.DetailConfig()
+detail.transfer(detail.transforms(x, x.flip(1), config), photo, config)  # the 8-bit result included
 print((rss('VmHWM') - before) / 2**20)
 """
 

@@ -314,19 +314,6 @@ def _apply_band(
     return out.addcmul_(change, weights)
 
 
-def upscale(
-    x_lr: torch.Tensor,
-    y_lr: torch.Tensor,
-    photos: torch.Tensor,
-    config: DetailConfig,
-    dtype: torch.dtype = torch.float32,
-    out: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """The whole stage: fit x_lr → y_lr (B×3×h×w in [0, 1]; x_lr may have one image for many
-    y_lr) and apply to the photos → B×H×W×3 at their depth (into `out` when given)."""
-    return transfer(transforms(x_lr, y_lr, config), photos, config, dtype, out)
-
-
 @dataclass(frozen=True)
 class DetailStage:
     """The stage as every path runs it — photos, clips, timelapses, previews: settings scaled

@@ -9,7 +9,6 @@ in its own module and this class only wires them for callers:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +21,7 @@ from hidt_cli.io.images import fit_alpha, read_image
 from hidt_cli.models import Content, Enhancer, Generator
 from hidt_cli.networks import Networks
 from hidt_cli.ranges import photo_tensor
-from hidt_cli.render import Encoded, Renderer, RenderSpec, check_inference_size, network_input
+from hidt_cli.render import Renderer, RenderSpec, check_inference_size, network_input
 from hidt_cli.styles import StyleLike, StyleResolver
 from hidt_cli.weights import LoadedWeights, resolve
 from hidt_cli.weights import load as load_weights
@@ -66,6 +65,11 @@ class HiDT:
         self.renderer = Renderer(self.networks)
         self.presets = dict(presets or {})
         self.info = info
+        # the render core's calls (render.Renderer), as the library's one object offers them:
+        # photos → results; photos encoded once → results in any number of styles
+        self.render = self.renderer.render
+        self.encode = self.renderer.encode
+        self.render_encoded = self.renderer.render_encoded
 
     # ------------------------------------------------------------ the networks
 
@@ -147,31 +151,6 @@ class HiDT:
         return self.styles(inference_size).resolve(style)
 
     # ------------------------------------------------------------ rendering
-
-    def encode(self, photos: torch.Tensor, spec: RenderSpec | None = None) -> Encoded:
-        """Photos encoded once for `render_encoded` in any number of styles (render.py)."""
-        return self.renderer.encode(photos, spec)
-
-    def render_encoded(
-        self,
-        encoded: Encoded,
-        codes: torch.Tensor,
-        onto: torch.Tensor | None = None,
-        max_batch: int = 8,
-    ) -> Iterator[np.ndarray]:
-        """Encoded photos in K styles → K×H×W×3 results (onto `onto`, e.g. a preview copy)."""
-        return self.renderer.render_encoded(encoded, codes, onto, max_batch)
-
-    def render(
-        self,
-        photos: torch.Tensor,
-        codes: torch.Tensor,
-        spec: RenderSpec | None = None,
-        max_batch: int = 8,
-    ) -> Iterator[np.ndarray]:
-        """The whole render path (render.Renderer.render): B×3×H×W photos (uint8 or uint16)
-        with K styles → K×H×W×3 results at the photos' size and depth."""
-        return self.renderer.render(photos, codes, spec, max_batch)
 
     @torch.inference_mode()
     def translate_tensor(

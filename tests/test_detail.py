@@ -53,7 +53,7 @@ DEFAULT = detail.DetailConfig()
 
 
 def render(photo_255, x_lr, y_lr, config=DEFAULT) -> torch.Tensor:
-    return planar(detail.upscale(x_lr, y_lr, photo_255, config))
+    return planar(detail.transfer(detail.transforms(x_lr, y_lr, config), photo_255, config))
 
 
 def planar(result: torch.Tensor) -> torch.Tensor:

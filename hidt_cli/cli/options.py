@@ -23,30 +23,23 @@ F = TypeVar("F", bound=Callable[..., None])
 
 
 def grouped(command: F) -> F:
-    """Let `command` take option groups (dataclasses whose fields are Typer options) as
-    parameters: Typer sees the fields as options, the command receives the dataclasses."""
+    """Let `command` take option groups (dataclasses whose fields are Typer options, or other
+    groups) as parameters: Typer sees the fields as options, the command the dataclasses."""
     hints = typing.get_type_hints(command, include_extras=True)
     parameters, groups = [], {}
     for parameter in inspect.signature(command).parameters.values():
         kind = hints.get(parameter.name)
-        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        if _is_group(kind):
             groups[parameter.name] = kind
-            fields = typing.get_type_hints(kind, include_extras=True)
-            parameters += [
-                inspect.Parameter(
-                    f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default
-                ).replace(annotation=fields[f.name])
-                for f in dataclasses.fields(kind)
-            ]
+            parameters += _spread(kind)
         else:
-            parameters.append(parameter.replace(annotation=kind))
-    # keyword-only, so that any order is valid: Typer passes every option by name
-    parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in parameters]
+            # keyword-only, so that any order is valid: Typer passes every option by name
+            parameters.append(parameter.replace(annotation=kind, kind=_KEYWORD))
 
     @functools.wraps(command)
     def wrapper(**options):
         for name, kind in groups.items():
-            options[name] = kind(**{f.name: options.pop(f.name) for f in dataclasses.fields(kind)})
+            options[name] = _gather(kind, options)
         return command(**options)
 
     wrapper.__signature__ = inspect.Signature(parameters)
@@ -55,65 +48,166 @@ def grouped(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
+
+
+def _is_group(kind: object) -> bool:
+    return isinstance(kind, type) and dataclasses.is_dataclass(kind)
+
+
+def _spread(group: type) -> list[inspect.Parameter]:
+    """A group's options as parameters, the options of groups within it included."""
+    hints = typing.get_type_hints(group, include_extras=True)
+    parameters = []
+    for field in dataclasses.fields(group):
+        if _is_group(hints[field.name]):
+            parameters += _spread(hints[field.name])
+        else:
+            parameters.append(
+                inspect.Parameter(field.name, _KEYWORD, default=field.default).replace(
+                    annotation=hints[field.name]
+                )
+            )
+    return parameters
+
+
+def _gather(group: type, options: dict) -> object:
+    """The group's dataclass made from (and taking out of) the parsed options."""
+    hints = typing.get_type_hints(group, include_extras=True)
+    values = {
+        field.name: _gather(hints[field.name], options)
+        if _is_group(hints[field.name])
+        else options.pop(field.name)
+        for field in dataclasses.fields(group)
+    }
+    return group(**values)
+
+
 # ------------------------------------------------------------------ single options
+
+
+def _option(*names: str, help: str, panel: str | None = None, **checks) -> typer.models.OptionInfo:
+    """An option's declaration: its names, help, help panel and value checks."""
+    return typer.Option(*names, help=help, rich_help_panel=panel, **checks)
+
 
 Weights = Annotated[
     str | None,
-    typer.Option(
+    _option(
         "--weights",
         "-w",
         help="Generator weights: FILE, FOLDER, or hf://owner/repo/file\\[@rev]. Default: shipped.",
-        rich_help_panel="Model",
+        panel="Model",
     ),
 ]
 EnhancerWeights = Annotated[
     str | None,
-    typer.Option(
+    _option(
         "--enhancer",
         help="Enhancer (G_enh) weights; default: the one beside the generator.",
-        rich_help_panel="Model",
+        panel="Model",
     ),
 ]
-Device = Annotated[
-    str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel="Model")
-]
+Device = Annotated[str, _option("--device", help="auto, cpu, cuda, cuda:N or mps.", panel="Model")]
 Fp32 = Annotated[
     bool,
-    typer.Option(
+    _option(
         "--fp32",
         help="Float32 instead of bf16 (the default on CUDA and on CPUs with native bf16).",
-        rich_help_panel="Model",
+        panel="Model",
     ),
 ]
 InferenceSize = Annotated[
     int,
-    typer.Option(
-        "--inference-size",
-        help="Shorter side the networks see (multiple of 16).",
-        rich_help_panel="Model",
+    _option(
+        "--inference-size", help="Shorter side the networks see (multiple of 16).", panel="Model"
     ),
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout.")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")]
+Hires = Annotated[
+    bool,
+    _option(
+        "--hires",
+        help="High-resolution output through the 16-crop enhancer (4× the inference size).",
+        panel="Rendering",
+    ),
+]
+NativeSize = Annotated[
+    bool,
+    _option(
+        "--native-size",
+        help="Keep the processing size instead of the input's size.",
+        panel="Rendering",
+    ),
+]
+PlainResize = Annotated[
+    bool,
+    _option(
+        "--plain-resize",
+        help="Enlarge the translation with a bicubic resize (soft) instead of carrying its light "
+        "onto the photo's own detail.",
+        panel="Rendering",
+    ),
+]
+StyleImage = Annotated[
+    Path | None, _option("--style", "-s", help="Take the style from this image.", panel="Style")
+]
+Preset = Annotated[
+    str | None,
+    _option(
+        "--preset", "-p", help="A named style of the weights (see 'hidt styles').", panel="Style"
+    ),
+]
+StyleCode = Annotated[
+    str | None,
+    _option(
+        "--style-code", help="A style code 'a,b,c' (write --style-code=-0.5,-1,-1).", panel="Style"
+    ),
+]
 Seed = Annotated[
-    int | None,
-    typer.Option("--seed", help="Seed for styles sampled from the prior.", rich_help_panel="Style"),
+    int | None, _option("--seed", help="Seed for styles sampled from the prior.", panel="Style")
 ]
 Guide = Annotated[
     Path | None,
-    typer.Option(
+    _option(
         "--guide",
         "-g",
         help="Videos: take each frame's style from this video's frame at the same moment.",
-        rich_help_panel="Style",
+        panel="Style",
     ),
 ]
+Format = Annotated[
+    str | None,
+    _option("--format", "-f", help="jpg, png or webp; default: the input's.", panel="Output"),
+]
+Quality = Annotated[
+    int, _option("--quality", help="JPEG/WebP quality.", panel="Output", min=1, max=100)
+]
+Overwrite = Annotated[bool, _option("--overwrite", help="Replace existing outputs.")]
 OutputDir = Annotated[
     Path | None,
-    typer.Option("--output-dir", "-d", help="Folder for outputs; default: next to the input."),
+    _option("--output-dir", "-d", help="Folder for outputs; default: next to the input."),
 ]
+Crf = Annotated[
+    int,
+    _option(
+        "--crf",
+        help="Videos: H.264 quality, 0 (lossless) to 51; lower is better, larger.",
+        panel="Video",
+        min=0,
+        max=51,
+    ),
+]
+VideoCodec = Annotated[
+    str | None,
+    _option(
+        "--video-codec",
+        help="Videos: FFmpeg encoder name (default: libx264, else libopenh264).",
+        panel="Video",
+    ),
+]
+AsJson = Annotated[bool, _option("--json", help="Print a JSON report on stdout.")]
+Quiet = Annotated[bool, _option("--quiet", "-q", help="No progress bars or summaries.")]
+Debug = Annotated[bool, _option("--debug", help="Show tracebacks on errors.")]
 
 
 # ------------------------------------------------------------------ groups
@@ -144,31 +238,9 @@ class ModelOptions(GeneratorOptions):
 class RenderOptions:
     """How a translation reaches its output size."""
 
-    hires: Annotated[
-        bool,
-        typer.Option(
-            "--hires",
-            help="High-resolution output through the 16-crop enhancer (4× the inference size).",
-            rich_help_panel="Rendering",
-        ),
-    ] = False
-    native_size: Annotated[
-        bool,
-        typer.Option(
-            "--native-size",
-            help="Keep the processing size instead of the input's size.",
-            rich_help_panel="Rendering",
-        ),
-    ] = False
-    plain_resize: Annotated[
-        bool,
-        typer.Option(
-            "--plain-resize",
-            help="Enlarge the translation with a bicubic resize (soft) instead of carrying its "
-            "light onto the photo's own detail.",
-            rich_help_panel="Rendering",
-        ),
-    ] = False
+    hires: Hires = False
+    native_size: NativeSize = False
+    plain_resize: PlainResize = False
 
     def spec(self, inference_size: int) -> RenderSpec:
         return RenderSpec(self.hires, inference_size, self.native_size, self.plain_resize)
@@ -178,51 +250,26 @@ class RenderOptions:
 class StyleOptions:
     """A style named by an image, a preset or a code (at most one)."""
 
-    style: Annotated[
-        Path | None,
-        typer.Option(
-            "--style", "-s", help="Take the style from this image.", rich_help_panel="Style"
-        ),
-    ] = None
-    preset: Annotated[
-        str | None,
-        typer.Option(
-            "--preset",
-            "-p",
-            help="A named style of the weights (see 'hidt styles').",
-            rich_help_panel="Style",
-        ),
-    ] = None
-    style_code: Annotated[
-        str | None,
-        typer.Option(
-            "--style-code",
-            help="A style code 'a,b,c' (write --style-code=-0.5,-1,-1).",
-            rich_help_panel="Style",
-        ),
-    ] = None
+    style: StyleImage = None
+    preset: Preset = None
+    style_code: StyleCode = None
 
 
 @dataclass(frozen=True)
 class FileOptions:
     """How result files are written (format, quality, replacing)."""
 
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="jpg, png or webp; default: the input's.",
-            rich_help_panel="Output",
-        ),
-    ] = None
-    quality: Annotated[
-        int,
-        typer.Option(
-            "--quality", min=1, max=100, help="JPEG/WebP quality.", rich_help_panel="Output"
-        ),
-    ] = 95
+    fmt: Format = None
+    quality: Quality = 95
     overwrite: Overwrite = False
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How translated clips are encoded."""
+
+    crf: Crf = DEFAULT_CRF
+    video_codec: VideoCodec = None
 
 
 @dataclass(frozen=True)
@@ -235,24 +282,20 @@ class ReportOptions:
 
 
 @dataclass(frozen=True)
-class VideoOptions:
-    """How translated clips are encoded."""
+class RenderJob:
+    """What a command that renders photos into files takes: how results are rendered and
+    written, with which model, and what it prints."""
 
-    crf: Annotated[
-        int,
-        typer.Option(
-            "--crf",
-            min=0,
-            max=51,
-            help="Videos: H.264 quality, 0 (lossless) to 51; lower is better, larger.",
-            rich_help_panel="Video",
-        ),
-    ] = DEFAULT_CRF
-    video_codec: Annotated[
-        str | None,
-        typer.Option(
-            "--video-codec",
-            help="Videos: FFmpeg encoder name (default: libx264, else libopenh264).",
-            rich_help_panel="Video",
-        ),
-    ] = None
+    render: RenderOptions
+    files: FileOptions
+    model: ModelOptions
+    report: ReportOptions
+
+    @property
+    def spec(self) -> RenderSpec:
+        return self.render.spec(self.model.inference_size)
+
+    @property
+    def enhancer_for(self) -> str | None:
+        """What needs enhancer weights in this job, if anything (see common.load_model)."""
+        return "--hires" if self.render.hires else None

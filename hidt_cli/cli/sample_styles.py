@@ -15,11 +15,8 @@ from rich.table import Table
 from hidt_cli import sheets
 from hidt_cli.cli import common
 from hidt_cli.cli.options import (
-    FileOptions,
-    ModelOptions,
     OutputDir,
-    RenderOptions,
-    ReportOptions,
+    RenderJob,
     Seed,
     grouped,
 )
@@ -47,21 +44,18 @@ def sample_styles(
     no_sheet: Annotated[
         bool, typer.Option("--no-sheet", help="Do not write the contact sheet.")
     ] = False,
-    render: RenderOptions,
-    files: FileOptions,
-    model: ModelOptions,
-    report: ReportOptions,
+    job: RenderJob,
 ) -> None:
     """Render a photo with N style codes from the prior (<stem>_prior<i>) and a contact sheet."""
+    report = job.report
     with common.reported_errors(report.debug):
-        settings = common.output_settings(files)
+        settings = common.output_settings(job.files)
         outputs, sheet = _plan(input, output_dir, count, settings.fmt, no_sheet)
         common.refuse_existing([*outputs, *([sheet] if sheet else [])], settings.overwrite)
         photo = common.read_photo(input, report.quiet)
-        hires = "--hires" if render.hires else None
-        loaded = common.load_model(model, enhancer_for=hires)
+        loaded = common.load_model(job.model, enhancer_for=job.enhancer_for)
         codes = sample_prior(count, seed, loaded.style_dim)
-        spec = render.spec(model.inference_size)
+        spec = job.spec
         pixels = _render(loaded, photo, codes, spec, report.quiet)
         for rgb, path in zip(pixels, outputs, strict=True):
             save_result(path, rgb, photo, settings)

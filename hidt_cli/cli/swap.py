@@ -16,10 +16,7 @@ from hidt_cli import sheets
 from hidt_cli.cli import common
 from hidt_cli.cli.common import EXIT_INPUT, fail
 from hidt_cli.cli.options import (
-    FileOptions,
-    ModelOptions,
-    RenderOptions,
-    ReportOptions,
+    RenderJob,
     grouped,
 )
 from hidt_cli.io.images import LoadedImage, format_for_path
@@ -30,6 +27,7 @@ from hidt_cli.ranges import photo_tensor
 from hidt_cli.render import RenderSpec, batch_size
 
 GRID_NAME = "swap_grid.png"
+Grid = Annotated[bool, typer.Option("--grid", help="Also write the grid for two photos.")]
 
 
 @dataclass
@@ -60,25 +58,20 @@ def swap(
             "--output", "-o", help=f"File for the grid (implies --grid); default: {GRID_NAME}."
         ),
     ] = None,
-    grid: Annotated[
-        bool, typer.Option("--grid", help="Also write the grid for two photos.")
-    ] = False,
-    render: RenderOptions,
-    files: FileOptions,
-    model: ModelOptions,
-    report: ReportOptions,
+    grid: Grid = False,
+    job: RenderJob,
 ) -> None:
     """Swap styles: two photos trade times of day (A_as_B, B_as_A); three or more give an
     N×N grid with each photo's content in every photo's style."""
+    report = job.report
     with common.reported_errors(report.debug):
-        settings = common.output_settings(files)
+        settings = common.output_settings(job.files)
         items = _items(inputs)
         plan = _plan(items, output_dir or Path("."), output, grid, settings.fmt)
         common.refuse_existing(plan.outputs, settings.overwrite)
         photos = [common.read_photo(item.path, report.quiet) for item in items]
-        hires = "--hires" if render.hires else None
-        loaded = common.load_model(model, enhancer_for=hires)
-        spec = render.spec(model.inference_size)
+        loaded = common.load_model(job.model, enhancer_for=job.enhancer_for)
+        spec = job.spec
         labels = [item.path.stem for item in items]
         written = _run(loaded, photos, labels, plan, spec, settings, report.quiet)
         common.note(f"wrote {', '.join(map(str, written))}", report.quiet)
