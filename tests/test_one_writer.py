@@ -1,0 +1,111 @@
+"""Every command writes through the one writer: an RGBA PNG with an ICC profile keeps both
+in translate's, swap's, sample-styles', enhance's and the timelapse strip's outputs."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+from typer.testing import CliRunner
+
+from hidt_cli.cli.app import app
+from tests.conftest import make_photo
+
+ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def rgba_photo(path: Path, seed: int = 0) -> Path:
+    """A PNG with a gradient alpha channel and an embedded sRGB profile."""
+    alpha = np.tile(np.linspace(0, 255, 96).astype(np.uint8), (64, 1))
+    Image.fromarray(np.dstack([make_photo(seed=seed), alpha]), "RGBA").save(path, icc_profile=ICC)
+    return path
+
+
+def run(tiny_weights: Path, *args: object):
+    base = ["--weights", str(tiny_weights), "--device", "cpu", "--inference-size", "32"]
+    result = CliRunner().invoke(app, [*map(str, args), *base, "--quiet"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def assert_kept(path: Path) -> None:
+    with Image.open(path) as image:
+        assert image.mode == "RGBA", f"{path.name} lost its alpha channel"
+        assert image.info.get("icc_profile") == ICC, f"{path.name} lost its colour profile"
+        alpha = np.asarray(image.getchannel("A"))
+    assert alpha.min() < 20 and alpha.max() > 235  # the photo's own alpha, not an opaque one
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> tuple[Path, Path]:
+    return rgba_photo(tmp_path / "a.png"), rgba_photo(tmp_path / "b.png", seed=1)
+
+
+def test_translate_keeps_alpha_and_profile(tiny_weights, photos):
+    run(tiny_weights, "translate", photos[0], "--preset", "night")
+    assert_kept(photos[0].with_name("a_night.png"))
+
+
+def test_swap_keeps_alpha_and_profile(tiny_weights, photos, tmp_path):
+    run(tiny_weights, "swap", *photos, "-d", tmp_path / "out")
+    assert_kept(tmp_path / "out" / "a_as_b.png")
+    assert_kept(tmp_path / "out" / "b_as_a.png")
+
+
+def test_sample_styles_keeps_alpha_and_profile(tiny_weights, photos, tmp_path):
+    run(tiny_weights, "sample-styles", photos[0], "-n", "2", "-d", tmp_path / "out")
+    assert_kept(tmp_path / "out" / "a_prior0.png")
+    with Image.open(tmp_path / "out" / "a_styles.png") as sheet:
+        assert sheet.mode == "RGBA"  # the sheet shows the results as they are
+
+
+def test_enhance_keeps_alpha_and_profile(tiny_weights, photos):
+    run(tiny_weights, "enhance", photos[0], "--method", "detail")
+    assert_kept(photos[0].with_name("a_enhanced_detail.png"))
+
+
+def test_timelapse_strip_keeps_alpha_and_profile(tiny_weights, photos, tmp_path):
+    target = tmp_path / "lapse.mp4"
+    run(
+        tiny_weights,
+        "timelapse",
+        photos[0],
+        "--presets",
+        "day,night",
+        "--frames",
+        "3",
+        "-o",
+        target,
+        "--strip",
+    )
+    assert_kept(tmp_path / "lapse_strip.png")
+
+
+def test_stdout_is_the_same_writer(tiny_weights, photos):
+    result = CliRunner().invoke(
+        app,
+        [
+            "translate",
+            "-",
+            "--preset",
+            "night",
+            "-o",
+            "-",
+            "--format",
+            "png",
+            "--weights",
+            str(tiny_weights),
+            "--device",
+            "cpu",
+            "--inference-size",
+            "32",
+            "--quiet",
+        ],
+        input=photos[0].read_bytes(),
+    )
+    assert result.exit_code == 0, result.output
+    image = Image.open(io.BytesIO(result.stdout_bytes))
+    assert image.mode == "RGBA" and image.info.get("icc_profile") == ICC
