@@ -139,6 +139,13 @@ def test_photos_and_videos_mixed_in_a_folder(tiny_weights, tmp_path):
     assert rerun.exit_code == 0 and "3 skipped" in rerun.stderr
 
 
+def test_hires_on_a_clip_renders_each_frame_as_a_photo_at_the_clips_size(tiny_weights, clip):
+    result = run_translate(tiny_weights, clip, "--preset", "night", "--hires", "--suffix", "_hi")
+    assert result.exit_code == 0, result.output
+    frames = list(read_frames(clip.with_name("clip_hi.mp4")))
+    assert len(frames) == FRAMES and frames[0].shape == (HEIGHT, WIDTH, 3)
+
+
 def test_a_truncated_clip_is_named_and_the_others_still_convert(tiny_weights, tmp_path):
     src = tmp_path / "batch"
     whole = clip_at(src / "good.mp4", frames=8)
