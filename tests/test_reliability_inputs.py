@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageFile
 
-from hidt_cli.io import images
+from hidt_cli.io import read as image_reading
 from hidt_cli.models import Generator, GeneratorConfig
 from hidt_cli.pipeline import HiDT
 from tests.conftest import make_photo, run_translate
@@ -152,7 +152,7 @@ def locked(monkeypatch: pytest.MonkeyPatch):
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(images, "open", guarded, raising=False)
+    monkeypatch.setattr(image_reading, "open", guarded, raising=False)
 
 
 def test_the_whole_corpus_in_one_batch(tiny_weights, corpus, tmp_path, locked):
