@@ -37,8 +37,9 @@ def load_exif(data: bytes | None) -> Image.Exif | None:
     exif = Image.Exif()
     try:
         exif.load(data)
-        exif.get_ifd(EXIF_IFD)  # parse the sub-directories now, so damage shows here
-        exif.get_ifd(GPS_IFD)
+        for tag in (EXIF_IFD, GPS_IFD):
+            if tag in exif:  # parse the sub-directories now, so damage shows here
+                exif.get_ifd(tag)
     except Exception:  # Pillow raises many kinds on damaged EXIF
         return None
     return exif if len(exif) else None
