@@ -22,6 +22,7 @@ from hidt_cli.io.formats import DEEP_BITS, SUPPORTED_OUTPUT_FORMATS, format_for_
 from hidt_cli.io.heif import encode_heic
 from hidt_cli.io.metadata import ImageMetadata, OutputMetadata, output_metadata
 from hidt_cli.io.tiff import encode_tiff
+from hidt_cli.io.xmp import check_recipe
 
 _PIL_FORMATS = {"jpg": "JPEG", "webp": "WEBP"}
 _PNG_COMPRESSION = 6  # zlib's default, Pillow's too, so 8- and 16-bit PNGs compress alike
@@ -54,7 +55,7 @@ def encode_image(
     (how the output was made) is recorded in the XMP either way; read_recipe reads it back.
     `icc_profile` embeds a profile where there is no `metadata` (or overrides its profile).
     """
-    _check_request(rgb, alpha, fmt, bit_depth)
+    _check_request(rgb, alpha, fmt, bit_depth, recipe)
     depth = bit_depth or (16 if rgb.dtype == np.uint16 and fmt in DEEP_BITS else 8)
     convert = to_16bit if depth == 16 else to_8bit
     wanted = np.uint16 if depth == 16 else np.uint8
@@ -91,9 +92,8 @@ def write_image(
     fmt = fmt or format_for_path(target)
     if not overwrite and os.path.lexists(target):
         raise OutputExistsError(target, "exists (use --overwrite)")
-    _check_request(
-        rgb, alpha, fmt, bit_depth
-    )  # so any ValueError left below comes from the encoder
+    # so that any ValueError left below comes from the encoder
+    _check_request(rgb, alpha, fmt, bit_depth, recipe)
     try:
         data = encode_image(
             rgb,
@@ -120,8 +120,13 @@ def fit_alpha(alpha: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | 
 
 
 def _check_request(
-    rgb: np.ndarray, alpha: np.ndarray | None, fmt: str, bit_depth: int | None
+    rgb: np.ndarray,
+    alpha: np.ndarray | None,
+    fmt: str,
+    bit_depth: int | None,
+    recipe: str | None,
 ) -> None:
+    """The caller's mistakes, as ValueError, before any encoding."""
     if fmt not in _ENCODERS:
         raise ValueError(
             f"unsupported output format {fmt!r} (choose from {', '.join(SUPPORTED_OUTPUT_FORMATS)})"
@@ -143,6 +148,8 @@ def _check_request(
             f"{fmt.upper()} holds 8 bits per channel only: --bit-depth 16 needs "
             f"{', '.join(DEEP_BITS)}"
         )
+    if recipe is not None:
+        check_recipe(recipe)
 
 
 def _encode_with_pillow(

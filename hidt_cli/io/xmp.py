@@ -42,13 +42,18 @@ def xmp_for_output(xmp: bytes | None, size: tuple[int, int]) -> bytes | None:
     return xmp
 
 
+def check_recipe(recipe: str) -> None:
+    """XMP is XML: a recipe may hold any text but control characters (tab and newline aside)."""
+    if _NOT_XML.search(recipe):
+        raise ValueError(f"a recipe is text without control characters, got {recipe!r}")
+
+
 def with_recipe(xmp: bytes | None, recipe: str) -> bytes:
-    """`xmp` (or a new packet) holding `recipe` as hidt:recipe, replacing an earlier one."""
+    """`xmp` (or a new packet) holding `recipe` (see check_recipe) as hidt:recipe, replacing
+    an earlier one."""
     packet = _RECIPE_DESCRIPTION.sub(b"", xmp) if xmp else b""
     if _RDF_END not in packet:  # none, or not a packet this can merge into
         packet = _EMPTY_PACKET
-    if _NOT_XML.search(recipe):
-        raise ValueError(f"a recipe is text without control characters, got {recipe!r}")
     escaped = escape(recipe, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
     description = (
         b'<rdf:Description rdf:about="" xmlns:hidt="'
