@@ -89,7 +89,7 @@ BAD = {
     "truncated.jpg": "truncated or corrupt image data",
     "truncated.png": "truncated or corrupt image data",
     "bomb.png": "10000000000 pixels is over the limit of 200000000 (use --max-pixels)",
-    "phone.heic": "HEIC/HEIF images are not supported; convert to JPEG or PNG first",
+    "phone.heic": "truncated or corrupt image data",  # a HEIC header, no image in it
     "locked.png": "permission denied",
 }
 ALPHA = np.tile(np.array([0, 90, 255], np.uint8), (32, 16))

@@ -21,11 +21,10 @@ from hidt_cli.io.errors import ImageError, OutputExistsError, describe
 from hidt_cli.io.formats import DEEP_BITS, SUPPORTED_OUTPUT_FORMATS, format_for_path
 from hidt_cli.io.heif import encode_heic
 from hidt_cli.io.metadata import ImageMetadata, OutputMetadata, output_metadata
-from hidt_cli.io.tiff import encode_tiff
+from hidt_cli.io.tiff import DEFLATE_LEVEL, encode_tiff
 from hidt_cli.io.xmp import check_recipe
 
 _PIL_FORMATS = {"jpg": "JPEG", "webp": "WEBP"}
-_PNG_COMPRESSION = 6  # zlib's default, Pillow's too, so 8- and 16-bit PNGs compress alike
 _AVIF_SPEED = 6  # libavif's middle speed, Pillow's default too
 
 
@@ -178,7 +177,7 @@ def _encode_png(
     not apply (PNG is lossless)."""
     if rgb.dtype == np.uint16:
         ok, encoded = cv2.imencode(
-            ".png", _bgr(rgb, alpha), [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION]
+            ".png", _bgr(rgb, alpha), [cv2.IMWRITE_PNG_COMPRESSION, DEFLATE_LEVEL]
         )
         if not ok:
             raise ValueError("OpenCV could not encode the pixels")
