@@ -301,3 +301,14 @@ def test_metadata_of_a_read_photo(canon_jpeg) -> None:
     assert (metadata.source_format, metadata.bit_depth, metadata.icc_profile) == ("jpg", 8, SRGB)
     assert metadata.exif.startswith(b"Exif\x00\x00") and metadata.xmp == XMP
     assert io.BytesIO(metadata.exif).read(6) == b"Exif\x00\x00"
+
+
+def test_exif_too_big_for_jpeg_is_left_out_of_jpeg_only(tmp_path) -> None:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Canon"
+    exif[CAMERA] = {ExifTags.Base.MakerNote: b"\x01" * 70_000}
+    metadata = ImageMetadata(exif=exif.tobytes())
+    write_image(tmp_path / "big.jpg", stored_pixels(), metadata=metadata, recipe=RECIPE)
+    assert not exif_of(tmp_path / "big.jpg") and read_recipe(tmp_path / "big.jpg") == RECIPE
+    write_image(tmp_path / "big.png", stored_pixels(), metadata=metadata)
+    assert exif_of(tmp_path / "big.png")[ExifTags.Base.Make] == "Canon"

@@ -61,6 +61,10 @@ def exif_for_output(data: bytes | None, size: tuple[int, int]) -> Image.Exif | N
     if EXIF_IFD not in exif:  # a new directory, which Pillow writes only once it is set
         exif[EXIF_IFD] = camera
     camera[_PIXEL_X], camera[_PIXEL_Y] = width, height
+    try:
+        exif.tobytes()  # a value Pillow cannot write again must not cost the output itself
+    except Exception:
+        return None
     return exif
 
 

@@ -25,6 +25,8 @@ from hidt_cli.io.tiff import DEFLATE_LEVEL, encode_tiff
 from hidt_cli.io.xmp import check_recipe
 
 _PIL_FORMATS = {"jpg": "JPEG", "webp": "WEBP"}
+_JPEG_EXIF_BYTES = 65533  # an APP1 segment less its length field
+_JPEG_XMP_BYTES = _JPEG_EXIF_BYTES - len(b"http://ns.adobe.com/xap/1.0/\x00")
 _AVIF_SPEED = 6  # libavif's middle speed, Pillow's default too
 
 
@@ -161,10 +163,14 @@ def _encode_with_pillow(
         options["subsampling"] = "4:2:0"
     if carried.icc_profile:
         options["icc_profile"] = carried.icc_profile
-    if carried.exif is not None:
-        options["exif"] = carried.exif_bytes
-    if carried.xmp:
-        options["xmp"] = carried.xmp
+    exif, xmp = carried.exif_bytes, carried.xmp
+    if fmt == "jpg":  # each goes into one APP1 segment, which holds 64 KiB at most
+        exif = exif if exif and len(exif) <= _JPEG_EXIF_BYTES else None
+        xmp = xmp if xmp and len(xmp) <= _JPEG_XMP_BYTES else None
+    if exif:
+        options["exif"] = exif
+    if xmp:
+        options["xmp"] = xmp
     buffer = io.BytesIO()
     image.save(buffer, format=_PIL_FORMATS[fmt], **options)
     return buffer.getvalue()
