@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 
 import cv2
 import numpy as np
@@ -94,6 +95,25 @@ def test_16_bit_gray_png_becomes_deep_equal_channels(tmp_path) -> None:
     loaded = read_image(tmp_path / "g.png")
     np.testing.assert_array_equal(loaded.deep, np.stack([gray] * 3, axis=2))
     assert levels(loaded.deep[:, :, 0]) > 1024
+
+
+def test_16_bit_gray_with_alpha_png(tmp_path) -> None:
+    """Hand-encoded: none of the encoders here writes 16-bit gray with alpha."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    pixels = np.zeros((3, 5, 2), ">u2")
+    pixels[:, :, 0] = np.arange(5) * 10000 + 7
+    pixels[:, :, 1] = 40000
+    rows = b"".join(b"\0" + row.tobytes() for row in pixels)  # filter 0: none
+    header = struct.pack(">IIBBBBB", 5, 3, 16, 4, 0, 0, 0)  # 16-bit, gray + alpha
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+    loaded = read_image(data + chunk(b"IEND", b""))
+    np.testing.assert_array_equal(loaded.deep, np.repeat(pixels[:, :, :1], 3, axis=2))
+    np.testing.assert_array_equal(loaded.alpha_deep, pixels[:, :, 1])
 
 
 def test_16_bit_exif_orientation_is_applied_to_every_array() -> None:
