@@ -404,3 +404,23 @@ def test_tiff_output_is_readable_by_pillow_with_alpha(tmp_path) -> None:
     with Image.open(tmp_path / "a.tif") as image:
         assert image.mode == "RGBA"
         assert image.getpixel((0, 0)) == (10, 20, 30, 99)
+
+
+def test_16_bit_png_is_decoded_once_with_exif_after_the_pixels(monkeypatch) -> None:
+    """Pillow finds EXIF after the pixel data only by decoding them (at 8 bits): not done."""
+    ramp = ramp_16(6, 10)
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    data = encode_image(ramp, fmt="png")
+    tiff = exif.tobytes().removeprefix(b"Exif\x00\x00")
+    chunk = (
+        struct.pack(">I", len(tiff))
+        + b"eXIf"
+        + tiff
+        + struct.pack(">I", zlib.crc32(b"eXIf" + tiff))
+    )
+    iend = data.rindex(b"IEND") - 4
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("Pillow decoded"))
+    loaded = read_image(data[:iend] + chunk + data[iend:])
+    np.testing.assert_array_equal(loaded.deep, np.rot90(ramp, k=1))
+    assert read_image(data).size == (10, 6)

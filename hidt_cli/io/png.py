@@ -28,5 +28,16 @@ def with_metadata(
     return png[:_IHDR_END] + b"".join(chunks) + png[_IHDR_END:]
 
 
+def find_chunk(png: bytes, kind: bytes) -> bytes | None:
+    """The data of the first chunk of `kind`, wherever it lies (EXIF may follow the pixels)."""
+    at = len(_SIGNATURE)
+    while at + 8 <= len(png):
+        (length,) = struct.unpack_from(">I", png, at)
+        if png[at + 4 : at + 8] == kind:
+            return png[at + 8 : at + 8 + length]
+        at += 12 + length
+    return None
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

@@ -14,7 +14,7 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms
 
-from hidt_cli.io import raw
+from hidt_cli.io import png, raw
 from hidt_cli.io.depth import from_codes, to_16bit
 from hidt_cli.io.errors import ImageError, describe
 from hidt_cli.io.exif import app1_form
@@ -136,17 +136,25 @@ def _decode_with_pillow(
     stream: BinaryIO, head: bytes, kind: str | None, label: str, max_pixels: int
 ) -> LoadedImage:
     image, notes = _load_header(stream, label, max_pixels)
-    orientation, exif = _orientation_and_exif(image, notes)
     bits = _source_bits(image, head)
+    deep_source = bits > 8 and image.mode in _CUT_MODES
+    if deep_source:
+        stream.seek(0)
+        data = stream.read()
+        if image.format == "PNG" and "exif" not in image.info:
+            # Pillow would decode every pixel to look for EXIF after them; this finds it.
+            image.info["exif"] = png.find_chunk(data, b"eXIf") or b""
+    else:
+        image.load()  # outside the lock: decoding runs in parallel on the read-ahead threads
+    orientation, exif = _orientation_and_exif(image, notes)
     metadata = ImageMetadata(
         icc_profile=image.info.get("icc_profile") or None,
         exif=exif,
         xmp=_xmp(image),
         source_format=kind or (image.format or "").lower(),
     )
-    if bits > 8 and image.mode in _CUT_MODES:
-        stream.seek(0)
-        deep, alpha_deep = _decode_deep(stream.read(), image.format, bits)
+    if deep_source:
+        deep, alpha_deep = _decode_deep(data, image.format, bits)
         icc = rgb_profile(metadata.icc_profile, notes)
         return LoadedImage.from_deep(
             upright(deep, orientation),
@@ -155,7 +163,6 @@ def _decode_with_pillow(
             notes,
             label,
         )
-    image.load()  # outside the lock: decoding runs in parallel on the read-ahead threads
     image, icc = _keep_rgb_profile(image, metadata.icc_profile, notes)
     if image.mode in _WIDE_GRAY_MODES:
         # Pillow also uses "I" for 16-bit data, so it is clipped to that range.
