@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageFile
 
-from hidt_cli.io import images
+from hidt_cli.io import read as image_reading
 from hidt_cli.io.images import (
     DEFAULT_MAX_PIXELS,
     ImageError,
@@ -276,7 +276,7 @@ def test_unreadable_file_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     def denied(*_: object, **__: object) -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(images, "open", denied, raising=False)
+    monkeypatch.setattr(image_reading, "open", denied, raising=False)
     assert reason_for(tmp_path / "secret.png") == "permission denied"
 
 
@@ -332,13 +332,10 @@ def test_max_pixels_is_per_call_and_pillow_global_is_restored(
 
 
 @pytest.mark.parametrize("brand", [b"heic", b"mif1"])
-def test_heic_is_reported_as_unsupported(tmp_path: Path, brand: bytes) -> None:
+def test_heic_header_without_image_data_is_corrupt(tmp_path: Path, brand: bytes) -> None:
     box = struct.pack(">I", 24) + b"ftyp" + brand + b"\0\0\0\0" + brand + b"heic"
     (tmp_path / "a.heic").write_bytes(box + b"\0" * 100)
-    assert (
-        reason_for(tmp_path / "a.heic")
-        == "HEIC/HEIF images are not supported; convert to JPEG or PNG first"
-    )
+    assert reason_for(tmp_path / "a.heic") == "truncated or corrupt image data"
 
 
 def test_avif_sharing_the_heif_container_brand_is_not_called_heic(tmp_path: Path) -> None:
@@ -357,9 +354,9 @@ def test_format_for_path(name: str, fmt: str) -> None:
     assert format_for_path(name) == fmt
 
 
-@pytest.mark.parametrize("name", ["a.gif", "a.tiff", "noext"])
+@pytest.mark.parametrize("name", ["a.gif", "a.bmp", "noext"])
 def test_format_for_path_rejects_others(name: str) -> None:
-    with pytest.raises(ValueError, match=r"\.jpg, \.png or \.webp"):
+    with pytest.raises(ValueError, match=r"\.jpg, \.png, \.webp, \.tif, \.avif or \.heic"):
         format_for_path(name)
 
 

@@ -46,7 +46,10 @@ def relatives(items: list[InputItem]) -> list[str]:
 
 
 def test_suffixes_cover_the_readable_formats() -> None:
-    assert {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"} == IMAGE_SUFFIXES
+    assert {
+        *(".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif"),
+        *(".avif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".pef"),
+    } == IMAGE_SUFFIXES
 
 
 def test_folder_gives_its_images_sorted_skipping_hidden_and_temp_files(photos: Path) -> None:
@@ -203,7 +206,17 @@ def test_output_next_to_the_input_keeps_a_writable_suffix(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    ("name", "expected"), [("a.bmp", "a_n.png"), ("a.tiff", "a_n.png"), ("a.webp", "a_n.webp")]
+    ("name", "expected"),
+    [
+        ("a.bmp", "a_n.png"),
+        ("a.gif", "a_n.png"),
+        ("a.tiff", "a_n.tiff"),
+        ("a.webp", "a_n.webp"),
+        ("a.HEIC", "a_n.HEIC"),
+        ("a.avif", "a_n.avif"),
+        ("a.NEF", "a_n.tif"),
+        ("a.dng", "a_n.tif"),
+    ],
 )
 def test_output_suffix_for_other_inputs(tmp_path: Path, name: str, expected: str) -> None:
     assert (

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageFile
 
-from hidt_cli.io import images
+from hidt_cli.io import read as image_reading
 from hidt_cli.model import HiDT
 from hidt_cli.models import Generator, GeneratorConfig
 from tests.conftest import make_photo, run_translate
@@ -89,7 +89,7 @@ BAD = {
     "truncated.jpg": "truncated or corrupt image data",
     "truncated.png": "truncated or corrupt image data",
     "bomb.png": "10000000000 pixels is over the limit of 200000000 (use --max-pixels)",
-    "phone.heic": "HEIC/HEIF images are not supported; convert to JPEG or PNG first",
+    "phone.heic": "truncated or corrupt image data",  # a HEIC header, no image in it
     "locked.png": "permission denied",
 }
 ALPHA = np.tile(np.array([0, 90, 255], np.uint8), (32, 16))
@@ -152,7 +152,7 @@ def locked(monkeypatch: pytest.MonkeyPatch):
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(images, "open", guarded, raising=False)
+    monkeypatch.setattr(image_reading, "open", guarded, raising=False)
 
 
 def test_the_whole_corpus_in_one_batch(tiny_weights, corpus, tmp_path, locked):

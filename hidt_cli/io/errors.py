@@ -15,3 +15,17 @@ class PathError(Exception):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+def describe(exc: OSError) -> str:
+    """An OS error's reason as the lower-case tail of a "PATH: reason" line."""
+    reason = exc.strerror or str(exc)
+    return reason[:1].lower() + reason[1:]
+
+
+class ImageError(PathError):
+    """An image that cannot be read or written."""
+
+
+class OutputExistsError(ImageError, FileExistsError):
+    """The output is already there and overwriting was not asked for."""

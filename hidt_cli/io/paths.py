@@ -10,14 +10,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+from hidt_cli.io.formats import READ_SUFFIXES, UNREADABLE_SUFFIXES, output_extension
+
+IMAGE_SUFFIXES = READ_SUFFIXES
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"})
 """Videos are translated frame by frame into an MP4 (`<stem><suffix>.mp4`)."""
 STDIN = "-"
 
-_OUTPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 # Not readable, but taken from folders too, so that each such photo is named in an error.
-_UNSUPPORTED_SUFFIXES = frozenset({".heic", ".heif"})
+_UNSUPPORTED_SUFFIXES = UNREADABLE_SUFFIXES
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -67,17 +68,15 @@ def output_path(
     """`output` if given, else <output_dir or input's folder>/<relative parent>/<stem><suffix>.<ext>
 
     ext is mp4 for a video; for a photo `fmt` (one of images.SUPPORTED_OUTPUT_FORMATS) or else
-    the input's own suffix when that is writable, else png. Raises ValueError rather than name
-    an output over its own input.
+    the input's own suffix when that is writable, tif for a RAW, else png. Raises ValueError
+    rather than name an output over its own input.
     """
     if output is not None:
         target = output
     elif item.is_stdin:
         raise ValueError(f"{STDIN}: reading from stdin needs an explicit output path")
     else:
-        own = item.path.suffix
-        writable = own[1:] if own.lower() in _OUTPUT_SUFFIXES else "png"
-        ext = "mp4" if item.is_video else fmt or writable
+        ext = "mp4" if item.is_video else fmt or output_extension(item.path.suffix)
         folder = output_dir / item.relative.parent if output_dir is not None else item.path.parent
         target = folder / f"{item.path.stem}{suffix}.{ext}"
     if not item.is_stdin and _same_file(target, item.path):
