@@ -15,3 +15,11 @@ class PathError(Exception):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+class OutputExistsError(PathError, FileExistsError):
+    """An output already at its name, and overwriting was not asked for: found before the
+    work, or put there meanwhile by another run and found when publishing (io.publish)."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str = "exists (use --overwrite)"):
+        super().__init__(path, reason)

@@ -15,7 +15,9 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
+from hidt_cli.io import errors
 from hidt_cli.io.errors import PathError
+from hidt_cli.io.publish import publish
 
 DEFAULT_MAX_PIXELS = 200_000_000
 SUPPORTED_OUTPUT_FORMATS = ("jpg", "png", "webp")
@@ -42,7 +44,7 @@ class ImageError(PathError):
     """An image that cannot be read or written."""
 
 
-class OutputExistsError(ImageError, FileExistsError):
+class OutputExistsError(ImageError, errors.OutputExistsError):
     """The output is already there and overwriting was not asked for."""
 
 
@@ -147,7 +149,7 @@ def write_image(
         data = encode_image(rgb, alpha, fmt=fmt, quality=quality, icc_profile=icc_profile)
     except (OSError, ValueError) as exc:  # encoder limits, e.g. WebP's 16383 pixels
         raise ImageError(target, f"cannot encode as {fmt.upper()}: {exc}") from exc
-    _write_atomic(target, data)
+    _write_atomic(target, data, overwrite)
 
 
 def _open_file(path: str | os.PathLike[str], label: str) -> BinaryIO:
@@ -295,7 +297,7 @@ def _check_request(rgb: np.ndarray, alpha: np.ndarray | None, fmt: str) -> None:
         )
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
+def _write_atomic(target: Path, data: bytes, overwrite: bool) -> None:
     temp: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -310,8 +312,10 @@ def _write_atomic(target: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temp, target)
+        publish(temp, target, overwrite, OutputExistsError)
         temp = None
+    except OutputExistsError:
+        raise
     except OSError as exc:
         raise ImageError(target, f"cannot write: {_describe(exc)}") from exc
     finally:  # also runs on KeyboardInterrupt

@@ -27,7 +27,8 @@ import numpy as np
 from hidt_cli.io.audio import AudioTrack, open_audio
 from hidt_cli.io.background import Worker, prefetched
 from hidt_cli.io.container_size import bytes_missing
-from hidt_cli.io.errors import PathError
+from hidt_cli.io.errors import OutputExistsError, PathError
+from hidt_cli.io.publish import publish
 
 # Some containers (and streams cut from them) give no frame rate; 25 is the PAL rate.
 FALLBACK_FPS = 25.0
@@ -71,6 +72,10 @@ class IncompleteVideoError(VideoError):
         super().__init__(path, f"truncated or damaged video: decoded {decoded}{of} frames ({why})")
         self.decoded = decoded
         self.expected = expected
+
+
+class VideoExistsError(VideoError, OutputExistsError):
+    """The output video is already there and overwriting was not asked for."""
 
 
 class EncoderNotFoundError(VideoError):
@@ -267,7 +272,8 @@ def h264_encoders() -> list[str]:
 class VideoWriter:
     """An H.264 MP4 (yuv420p, `+faststart`: the index before the data, so it plays while it
     downloads) written under a hidden temporary name beside `path` and renamed into place only
-    when closed cleanly; on an error or Ctrl-C the temporary file is removed.
+    when closed cleanly (io.publish: without `overwrite`, never over a file that appeared
+    meanwhile: VideoExistsError); on an error or Ctrl-C the temporary file is removed.
 
     `size` is (width, height) as displayed. An odd side is padded by repeating the last row or
     column, since 4:2:0 needs even sides. Frames get the `pts` given to `write` (in
@@ -299,8 +305,9 @@ class VideoWriter:
         self.rotation = rotation % 360
         self.notes: list[str] = []
         self.frames_written = 0
+        self.overwrite = overwrite
         if not overwrite and os.path.lexists(self.path):
-            raise VideoError(self.path, "exists (use --overwrite)")
+            raise VideoExistsError(self.path)
         self.codec = _pick_encoder(self.path, codec)
         self._rate = Fraction(fps).limit_denominator(1001 * 1000)
         self._time_base = time_base or 1 / self._rate
@@ -377,7 +384,7 @@ class VideoWriter:
             if self._audio is not None:
                 self._audio.finish((self._last_pts + self._step) * self._time_base)
             self._container.close()
-            os.replace(self._temp, self.path)
+            publish(self._temp, self.path, self.overwrite, VideoExistsError)
         except Exception as exc:
             raise self._failure(exc) from exc
         except BaseException:
