@@ -200,8 +200,10 @@ class VideoReader:
                 self._damage = "a frame's data is cut short"
             try:
                 for frame in packet.decode():
-                    if frame.pts is not None:
-                        self._last_pts = max(frame.pts, self._last_pts or frame.pts)
+                    if frame.pts is not None and (
+                        self._last_pts is None or frame.pts > self._last_pts
+                    ):
+                        self._last_pts = frame.pts
                     yield frame
             except av.FFmpegError as exc:
                 self._damage = _reason(exc)
