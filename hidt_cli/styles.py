@@ -3,6 +3,7 @@ from the prior, and paths through style space for timelapses."""
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +21,21 @@ StyleLike = str | os.PathLike | Image.Image | np.ndarray | Sequence[float] | tor
 
 class StyleError(ValueError):
     """A style that cannot be used (unknown preset, wrong length, unreadable image)."""
+
+
+STYLE_CODE_LIMIT = 10.0
+"""The largest |value| a given style code may hold. The prior is N(0, I), so a value beyond 10
+is 10 standard deviations out (odds below 1e-22); the published presets stay within 1.8, and
+the shipped weights put 60 of their daytime training photos within 3.2. They turn ±30 into a
+washed-out picture and 1e30 into an all-black one: far out, a value is a slip, not a wish."""
+SEED_LIMIT = 2**63
+"""Seeds are 0 ≤ seed < 2**63: a signed 64-bit integer, as JSON readers, NumPy and tensors
+hold it, and within what torch.Generator.manual_seed takes without remapping. Its CPU
+generator keeps the low 32 bits only, so seeds that differ above them give the same codes."""
+MAX_RANDOM_STYLES = 1000
+"""The most styles drawn from the prior at once: each is a whole render (one output of every
+input, one picture of a sheet), so a slip such as 1000000 would run for days and fill a disk
+before the first file; a thousand is more than any batch of looks needs."""
 
 
 PUBLISHED_PRESETS: dict[str, tuple[float, float, float]] = {
@@ -46,7 +62,12 @@ PUBLISHED_PRESETS: dict[str, tuple[float, float, float]] = {
 
 
 def parse_style_code(text: str, dim: int = 3) -> torch.Tensor:
-    """'-0.5,-1.0,-1.0' → a 1×dim tensor; ValueError with a readable reason otherwise."""
+    """'-0.5,-1.0,-1.0' → a 1×dim tensor; ValueError with a readable reason otherwise (a
+    StyleError when a value is beyond STYLE_CODE_LIMIT)."""
+    return _code(_numbers(text, dim), repr(text))
+
+
+def _numbers(text: str, dim: int) -> list[float]:
     parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
     if len(parts) != dim:
         raise ValueError(f"style code {text!r} must have {dim} comma-separated numbers")
@@ -56,7 +77,32 @@ def parse_style_code(text: str, dim: int = 3) -> torch.Tensor:
         raise ValueError(f"style code {text!r} must contain only numbers") from None
     if not all(math.isfinite(v) for v in values):
         raise ValueError(f"style code {text!r} must contain finite numbers")
-    return torch.tensor([values], dtype=torch.float32)
+    return values
+
+
+def _code(values: Sequence[float], shown: str) -> torch.Tensor:
+    """The 1×dim code of finite values, refused beyond STYLE_CODE_LIMIT."""
+    if any(abs(v) > STYLE_CODE_LIMIT for v in values):
+        raise StyleError(
+            f"style code {shown} is outside ±{STYLE_CODE_LIMIT:g}: codes of photos lie within "
+            "about ±3 (the prior is N(0, I)), and far out the picture turns black"
+        )
+    return torch.tensor([list(values)], dtype=torch.float32)
+
+
+def check_seed(seed: int) -> None:
+    """StyleError unless 0 ≤ seed < SEED_LIMIT."""
+    if not 0 <= seed < SEED_LIMIT:
+        raise StyleError(f"--seed {seed} must be between 0 and {SEED_LIMIT - 1}")
+
+
+def check_random_count(count: int) -> None:
+    """StyleError unless 1 ≤ count ≤ MAX_RANDOM_STYLES."""
+    if not 1 <= count <= MAX_RANDOM_STYLES:
+        raise StyleError(
+            f"{count} random styles asked for: between 1 and {MAX_RANDOM_STYLES} at once "
+            "(each is a whole render of every input)"
+        )
 
 
 @dataclass(frozen=True)
@@ -72,7 +118,9 @@ class StyleResolver:
     def preset(self, name: str) -> torch.Tensor:
         if name not in self.presets:
             known = ", ".join(sorted(self.presets)) or "none: these weights define no presets"
-            raise StyleError(f"unknown preset {name!r} (known: {known})")
+            close = difflib.get_close_matches(name, list(self.presets), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise StyleError(f"unknown preset {name!r}{hint} (known: {known})")
         return torch.tensor([self.presets[name]], dtype=torch.float32)
 
     def code(self, text: str, separator: str = ",") -> torch.Tensor:
@@ -100,11 +148,12 @@ class StyleResolver:
         if ":" not in text:
             return self.preset(text)
         try:
-            return self.code(text, ":")
-        except StyleError:
+            values = _numbers(text.replace(":", ","), self.dim)
+        except ValueError:
             raise StyleError(
                 f"{text!r} is not a style code of {self.dim} numbers joined by colons"
             ) from None
+        return _code(values, repr(text))
 
     def resolve(self, style: StyleLike) -> torch.Tensor:
         """Anything the API accepts as a style: a preset name, an image file, a PIL image or
@@ -123,11 +172,15 @@ class StyleResolver:
         code = torch.as_tensor(np.asarray(style, dtype=np.float32)).reshape(1, -1)
         if code.shape[1] != self.dim or not torch.isfinite(code).all():
             raise StyleError(f"a style code needs {self.dim} finite numbers, got {style!r}")
-        return code
+        return _code(code[0].tolist(), str(code[0].tolist()))
 
 
 def sample_prior(count: int, seed: int | None = None, dim: int = 3) -> torch.Tensor:
-    """count×dim style codes from the prior N(0, I); the same seed gives the same codes."""
+    """count×dim style codes from the prior N(0, I); the same seed gives the same codes.
+    StyleError for a count or seed out of range (check_random_count, check_seed)."""
+    check_random_count(count)
+    if seed is not None:
+        check_seed(seed)
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     return torch.randn(count, dim, generator=generator)
 

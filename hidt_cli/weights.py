@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import pickle
@@ -116,9 +117,18 @@ def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
     return next((folder / n for n in names if (folder / n).is_file()), None)
 
 
+HUB_TIMEOUT_S = 5.0
+"""How long the one request that asks the hub whether it answers may take: enough for a slow
+link, short enough that an offline run says so at once (huggingface_hub on its own retries an
+unreachable hub five times, for about 28 s, logging each try)."""
+OFFLINE_HINT = (
+    "to work offline, fetch the file once while online (it stays in the cache, then set "
+    "HF_HUB_OFFLINE=1) or pass a local file with --weights"
+)
+
+
 def _download(url: str) -> Path:
     """hf://owner/repo/path/file[@revision] → a file in the Hugging Face cache."""
-    from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     body, _, revision = url[len("hf://") :].partition("@")
@@ -127,27 +137,78 @@ def _download(url: str) -> Path:
         raise WeightsError(f"{url}: expected hf://owner/repo/file[@revision]")
     repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
     try:
-        path = Path(hf_hub_download(repo, filename, revision=revision or None))
+        path, online = _hub_file(repo, filename, revision or None)
     except LocalEntryNotFoundError:
-        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
-        why = "HF_HUB_OFFLINE is set" if offline else "the hub cannot be reached"
-        raise WeightsError(f"{url}: not in the local Hugging Face cache and {why}") from None
+        why = "HF_HUB_OFFLINE is set" if _offline() else "the hub cannot be reached"
+        raise WeightsError(
+            f"{url}: not in the local Hugging Face cache and {why}; {OFFLINE_HINT}"
+        ) from None
     except (HfHubHTTPError, OSError, ValueError) as exc:
         raise WeightsError(f"{url}: download failed: {str(exc).splitlines()[0]}") from None
-    _fetch_manifest(repo, filename, path)
+    _fetch_manifest(repo, filename, path, online)
     return path
 
 
-def _fetch_manifest(repo: str, filename: str, path: Path) -> None:
-    """Fetch the repo's manifest.json beside the file, if it has one, from the same commit: it
-    lands next to the file in the snapshot folder, where load() verifies the file against it."""
+def _hub_file(repo: str, filename: str, revision: str | None) -> tuple[Path, bool]:
+    """From the hub when it answers one quick request, else from the local cache
+    (LocalEntryNotFoundError when it is not there); and whether the hub answered."""
+    from huggingface_hub import hf_hub_download, hf_hub_url
+
+    with _quiet_hub():
+        online = not _offline() and _hub_answers(hf_hub_url(repo, filename, revision=revision))
+        path = hf_hub_download(repo, filename, revision=revision, local_files_only=not online)
+    return Path(path), online
+
+
+def _hub_answers(url: str) -> bool:
+    """One request without retries: whether the hub answers at all (an answer such as 'no such
+    file' counts; the download then says it)."""
+    from huggingface_hub import get_hf_file_metadata
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        get_hf_file_metadata(url, timeout=HUB_TIMEOUT_S)
+    except HfHubHTTPError as exc:
+        status = getattr(exc.response, "status_code", None)
+        return status is not None and status < 500
+    except Exception:  # the HTTP library's network errors: requests' or httpx's, by version
+        return False
+    return True
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
+
+
+@contextlib.contextmanager
+def _quiet_hub():
+    """huggingface_hub's log lines (retries, fallbacks) off: errors are said here, once."""
+    logger = logging.getLogger("huggingface_hub")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _fetch_manifest(repo: str, filename: str, path: Path, online: bool) -> None:
+    """Fetch the repo's manifest.json beside the file, if it has one, from the same commit (or,
+    offline, take it from the cache): it lands next to the file in the snapshot folder, where
+    load() verifies the file against it."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
     folder = filename.rpartition("/")[0]
     commit = path.parents[filename.count("/")].name  # the cache's snapshots/<commit>/ folder
-    with contextlib.suppress(EntryNotFoundError, HfHubHTTPError, OSError, ValueError):
-        hf_hub_download(repo, f"{folder}/{MANIFEST}" if folder else MANIFEST, revision=commit)
+    manifest = f"{folder}/{MANIFEST}" if folder else MANIFEST
+    with (
+        _quiet_hub(),
+        contextlib.suppress(
+            EntryNotFoundError, LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError
+        ),
+    ):
+        hf_hub_download(repo, manifest, revision=commit, local_files_only=not online)
 
 
 # ---------------------------------------------------------------- reading files
@@ -173,7 +234,10 @@ def load(path: Path, kind: str | None, source: str | None = None) -> LoadedWeigh
     path = Path(path)
     digest = sha256_of(path)
     _verify_manifest(path, digest)
-    if path.suffix == ".safetensors":
+    container = "safetensors" if path.suffix == ".safetensors" else _container_of(path)
+    if container is None:
+        raise WeightsError(f"{path}: not a checkpoint: neither safetensors nor a PyTorch file")
+    if container == "safetensors":
         state, meta = _read_safetensors(path)
         stored_kind = meta.get("hidt_kind")
         if stored_kind not in (None, "generator", "enhancer"):
@@ -196,6 +260,29 @@ def load(path: Path, kind: str | None, source: str | None = None) -> LoadedWeigh
     return LoadedWeights(
         kind, state, config, source or str(path), path, digest, fmt, presets, provenance
     )
+
+
+_PICKLE_OPENINGS = frozenset(b"c(}]LI")
+"""Opcodes a protocol 0 or 1 pickle can start with (GLOBAL, MARK, EMPTY_DICT, EMPTY_LIST,
+LONG, INT); protocol 2 and later start with PROTO (0x80) and the protocol's number."""
+
+
+def _container_of(path: Path) -> str | None:
+    """'safetensors', 'pytorch' (torch.save's zip, or its legacy pickle or tar) or None, from
+    the first bytes: other files would reach torch's unpickler, whose refusal ("unsupported
+    operand") reads as if the file carried code."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    header_size = int.from_bytes(head[:8], "little")
+    if head[8:9] == b"{" and 0 < header_size < os.path.getsize(path):
+        return "safetensors"
+    if head.startswith(b"PK\x03\x04") or head[257:262] == b"ustar":
+        return "pytorch"
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "pytorch"
+    if head[:1] and head[0] in _PICKLE_OPENINGS:
+        return "pytorch"
+    return None
 
 
 def _read_published(path: Path) -> dict[str, torch.Tensor]:

@@ -1,7 +1,10 @@
 """The fuzz corpus of the two loaders of untrusted files: small valid seed files of each image
 and checkpoint format, the mutations applied to them, and the targets that may raise only
 ImageError / WeightsError. Shared by tests/test_reliability_fuzz.py (the short run) and
-benchmarks/fuzz_loaders.py (the long campaign)."""
+benchmarks/fuzz_loaders.py (the long campaign).
+
+Then HOSTILE_FILES: files a hostile user tried, each with the reason its loader must give
+(link structures cannot be bytes; tests/test_io_paths.py builds those)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ import contextlib
 import functools
 import io
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +25,7 @@ from hidt_cli.io.images import ImageError, read_image
 from hidt_cli.models import Generator
 from hidt_cli.weights import WeightsError, load, save_safetensors
 from tests.conftest import TINY_GENERATOR, TINY_PRESETS, make_photo
+from tests.test_io_video import flat, make_clip, packet_starts
 
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
 WEIGHTS_FORMATS = (".pt", ".safetensors")
@@ -109,3 +115,58 @@ def load_weights_target(data: bytes, path: Path) -> None:
     path.write_bytes(data)
     with contextlib.suppress(WeightsError):
         load(path, None).build()
+
+
+# --- hostile files ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HostileFile:
+    """A file and what its loader must say of it: `reason` is part of the one-line error."""
+
+    name: str
+    make: Callable[[], bytes]
+    loader: str
+    """'image' (read_image), 'weights' (weights.load) or 'video' (all frames of VideoReader)."""
+    reason: str
+
+
+def random_weights_bytes() -> bytes:
+    """4 KiB of noise passed as `-w random.bin`: torch's unpickler once called it pickled code."""
+    return np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes()
+
+
+def text_named_jpg() -> bytes:
+    return b"this is a text file, not a photo\n" * 8
+
+
+def _cut_clip(container: str, keep_packets: int) -> bytes:
+    """24 flat H.264 frames (with B-frames) cut between two packets after `keep_packets`."""
+    with tempfile.TemporaryDirectory() as folder:
+        whole = make_clip(Path(folder) / "clip", [flat(i) for i in range(24)], container=container)
+        return whole.read_bytes()[: packet_starts(whole)[keep_packets]]
+
+
+@functools.cache
+def truncated_faststart_mp4() -> bytes:
+    """The index at the front still lists 24 frames; 8 are left."""
+    return _cut_clip("mp4", 8)
+
+
+@functools.cache
+def mkv_cut_short() -> bytes:
+    """Matroska counts no frames, it states a duration: 12 of its 24 frames are left."""
+    return _cut_clip("matroska", 12)
+
+
+HOSTILE_FILES = (
+    HostileFile(
+        "random.bin",
+        random_weights_bytes,
+        "weights",
+        "not a checkpoint: neither safetensors nor a PyTorch file",
+    ),
+    HostileFile("text.jpg", text_named_jpg, "image", "not an image file"),
+    HostileFile("cut_faststart.mp4", truncated_faststart_mp4, "video", "truncated or damaged"),
+    HostileFile("cut.mkv", mkv_cut_short, "video", "truncated or damaged"),
+)

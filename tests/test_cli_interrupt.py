@@ -3,7 +3,8 @@ resumes where it stopped.
 
 The signal must land mid-batch however fast the machine is, so one input is a named pipe: the
 run converts the photos before it, then waits to read the pipe, and cannot finish until the
-test closes the pipe's other end, which it does only after sending the signal."""
+test closes the pipe's other end, which it does only after sending the signal. The inputs are
+named one by one: a folder walk names a pipe as a problem instead of reading it."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def test_interrupted_batch_leaves_only_complete_outputs_and_resumes(tiny_weights
         "-m",
         "hidt_cli",
         "translate",
-        str(src),
+        *map(str, sorted(src.iterdir())),
         "--output-dir",
         str(out),
         "--preset",

@@ -418,6 +418,7 @@ def test_failed_rename_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monkey
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(os, "replace", fail)
+    monkeypatch.setattr(os, "link", fail)  # the publication without --overwrite
     with pytest.raises(ImageError, match="cannot write: input/output error"):
         write_image(tmp_path / "out.png", asymmetric_rgb())
     assert list(tmp_path.iterdir()) == []

@@ -14,6 +14,7 @@ from hidt_cli.io.paths import (
     find_collisions,
     find_input_overwrites,
     output_path,
+    walk_files,
 )
 
 
@@ -188,6 +189,159 @@ def test_unreadable_folder_simulated(photos: Path, monkeypatch: pytest.MonkeyPat
     items, problems = expand_inputs([str(photos)], recursive=True)
     assert relatives(items) == ["a.jpg", "b.PNG", "sub/c.jpg"]
     assert problems == [f"{locked}: cannot list folder (permission denied)"]
+
+
+# --- hostile link structures: each bad entry is one problem line, the rest is walked -------------
+
+
+@pytest.fixture
+def linked(tmp_path: Path) -> Path:
+    """A folder with one good photo and a sub-folder holding another."""
+    root = tmp_path / "L"
+    touch(root, "p.jpg", "sub/q.jpg")
+    return root
+
+
+def walked(specs: list[str], recursive: bool = True) -> tuple[list[str], list[str]]:
+    items, problems = expand_inputs(specs, recursive=recursive)
+    return relatives(items), problems
+
+
+def test_a_cycle_between_two_file_links_is_named_and_the_batch_kept(linked: Path) -> None:
+    (linked / "b2").symlink_to("a2")
+    (linked / "a2").symlink_to("b2")
+    expected = [f"{linked / 'a2'}: symbolic link loop", f"{linked / 'b2'}: symbolic link loop"]
+    assert walked([str(linked)]) == (["p.jpg", "sub/q.jpg"], expected)
+    assert walked([str(linked)], recursive=False) == (["p.jpg"], expected)
+    assert walked([str(linked / "*")], recursive=False) == (["p.jpg"], expected)
+    assert walked([str(linked / "a2")]) == ([], [f"{linked / 'a2'}: symbolic link loop"])
+
+
+def test_a_link_to_itself(linked: Path) -> None:
+    (linked / "x").symlink_to("x")
+    (linked / "self.jpg").symlink_to(linked / "self.jpg")
+    assert walked([str(linked)]) == (
+        ["p.jpg", "sub/q.jpg"],
+        [f"{linked / 'self.jpg'}: symbolic link loop", f"{linked / 'x'}: symbolic link loop"],
+    )
+    assert walked([str(linked / "*.jpg")]) == (
+        ["p.jpg"],
+        [f"{linked / 'self.jpg'}: symbolic link loop"],  # 'x' is no match of '*.jpg'
+    )
+
+
+def test_a_cycle_between_folder_links_ends(linked: Path) -> None:
+    (linked / "one").symlink_to("two")
+    (linked / "two").symlink_to("one")
+    (linked / "sub" / "ring").symlink_to(linked / "ring2")
+    (linked / "ring2").symlink_to(linked / "sub")  # a real cycle: sub/ring → ring2 → sub
+    items, problems = walked([str(linked)])
+    assert items == ["p.jpg", "sub/q.jpg"]
+    assert problems == [
+        f"{linked / 'one'}: symbolic link loop",
+        f"{linked / 'two'}: symbolic link loop",
+    ]
+
+
+def test_links_to_a_folder_above_end(linked: Path) -> None:
+    (linked / "sub" / "up").symlink_to("..")
+    (linked / "sub" / "top").symlink_to(linked.parent)  # above the walked root
+    assert walked([str(linked)]) == (["p.jpg", "sub/q.jpg"], [])
+    assert walked([str(linked / "**" / "*.jpg")]) == (["p.jpg", "sub/q.jpg"], [])
+
+
+def test_dangling_links_are_named(linked: Path) -> None:
+    (linked / "gone.jpg").symlink_to(linked / "deleted.jpg")
+    (linked / "sub" / "old").symlink_to("/nonexistent/folder")
+    assert walked([str(linked)]) == (
+        ["p.jpg", "sub/q.jpg"],
+        [
+            f"{linked / 'gone.jpg'}: broken symbolic link",
+            f"{linked / 'sub' / 'old'}: broken symbolic link",
+        ],
+    )
+    assert walked([str(linked / "gone.jpg")]) == (
+        [],
+        [f"{linked / 'gone.jpg'}: broken symbolic link"],
+    )
+
+
+def test_a_link_chain_through_a_glob(linked: Path) -> None:
+    """Links to links to a folder are followed wherever the pattern passes through them."""
+    (linked / "hop3").symlink_to(linked / "sub")
+    (linked / "hop2").symlink_to("hop3")
+    (linked / "hop1").symlink_to("hop2")
+    (linked / "photo.jpg").symlink_to("hop1/q.jpg")  # a file through the chain
+    (linked / "hopx").symlink_to("hopy")
+    (linked / "hopy").symlink_to("hopx")
+    items, problems = walked([str(linked / "hop*" / "*.jpg")], recursive=False)
+    assert items == ["hop1/q.jpg"]  # the one real folder, by the first name it was reached by
+    assert problems == [
+        f"{linked / 'hopx'}: symbolic link loop",
+        f"{linked / 'hopy'}: symbolic link loop",
+    ]
+    assert walked([str(linked / "*.jpg")], recursive=False) == (["p.jpg", "photo.jpg"], [])
+    items, _ = walked([str(linked)])
+    assert items == ["p.jpg", "photo.jpg"]  # sub/q.jpg is photo.jpg, found first
+
+
+def test_a_link_chain_longer_than_the_system_follows_is_a_problem(linked: Path) -> None:
+    for hop in range(60):
+        (linked / f"c{hop}").symlink_to(f"c{hop + 1}" if hop < 59 else "p.jpg")
+    items, problems = walked([str(linked / "c0")])
+    assert items == [] and problems == [f"{linked / 'c0'}: symbolic link loop"]
+    items, problems = walked([str(linked / "c59")])
+    assert (items, problems) == (["c59"], [])
+
+
+def test_special_files_are_named_not_read(linked: Path) -> None:
+    """A named pipe in a folder would block a read for ever; one named directly is taken
+    (a shell's <(...) is one)."""
+    os.mkfifo(linked / "pipe.jpg")
+    if Path("/dev/null").exists():
+        (linked / "null.jpg").symlink_to("/dev/null")
+    items, problems = walked([str(linked)], recursive=False)
+    assert items == ["p.jpg"]
+    assert f"{linked / 'pipe.jpg'}: not a regular file (a named pipe)" in problems
+    if Path("/dev/null").exists():
+        assert f"{linked / 'null.jpg'}: not a regular file (a device)" in problems
+    assert walked([str(linked / "pipe.jpg")]) == (["pipe.jpg"], [])
+
+
+def test_deep_nesting(linked: Path) -> None:
+    deep = linked.joinpath(*["d"] * 300)
+    touch(deep, "bottom.jpg")
+    items, problems = walked([str(linked)])
+    assert problems == []
+    assert items == ["/".join(["d"] * 300) + "/bottom.jpg", "p.jpg", "sub/q.jpg"]
+
+
+def test_a_tree_deeper_than_a_path_can_name_is_a_problem_not_a_crash(linked: Path) -> None:
+    name = "n" * 200
+    fd = os.open(linked, os.O_RDONLY)
+    try:
+        for _ in range(30):  # 6000 characters, beyond PATH_MAX
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+    items, problems = walked([str(linked)])
+    assert items == ["p.jpg", "sub/q.jpg"]
+    assert len(problems) == 1 and "file name too long" in problems[0]
+
+
+def test_walk_files_names_bad_entries_for_every_caller(linked: Path) -> None:
+    (linked / "a2").symlink_to("b2")
+    (linked / "b2").symlink_to("a2")
+    problems: list[str] = []
+    files = sorted(walk_files(linked, problems))
+    assert files == [linked / "p.jpg", linked / "sub" / "q.jpg"]
+    assert problems == [
+        f"{linked / 'a2'}: symbolic link loop",
+        f"{linked / 'b2'}: symbolic link loop",
+    ]
 
 
 # --- output naming -------------------------------------------------------------------------------

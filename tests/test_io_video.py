@@ -4,6 +4,7 @@ reading is tested apart from our writer."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -13,6 +14,7 @@ import av
 import numpy as np
 import pytest
 
+from hidt_cli.io.container_size import bytes_missing
 from hidt_cli.io.video import (
     FALLBACK_FPS,
     IncompleteVideoError,
@@ -45,12 +47,14 @@ def make_clip(
     audio: str | None = None,
     faststart: bool = True,
     container: str = "mp4",
+    codec: str = "libx264",
+    audio_seconds: float | None = None,
 ) -> Path:
-    """Encode RGB frames as H.264 with PyAV; `audio` names a codec for a 440 Hz tone as long
-    as the video."""
-    options = {"movflags": "+faststart"} if faststart and container == "mp4" else {}
+    """Encode RGB frames as H.264 (x264's defaults: B-frames) with PyAV; `audio` names a
+    codec for a 440 Hz tone as long as the video, or `audio_seconds` long."""
+    options = {"movflags": "+faststart"} if faststart and container in ("mp4", "mov") else {}
     with av.open(str(path), "w", format=container, options=options) as out:
-        stream = out.add_stream("libx264", rate=rate)
+        stream = out.add_stream(codec, rate=rate)
         stream.height, stream.width = frames[0].shape[:2]
         stream.pix_fmt = "yuv420p"
         stream.codec_context.time_base = time_base or Fraction(1, rate)
@@ -64,7 +68,7 @@ def make_clip(
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
         if sound is not None:
-            out.mux(sound.encode(tone(len(frames) / rate)))
+            out.mux(sound.encode(tone(audio_seconds or len(frames) / rate)))
             out.mux(sound.encode(None))
     return path
 
@@ -282,3 +286,182 @@ def test_truncated_video_without_its_index_cannot_open(tmp_path: Path) -> None:
     with pytest.raises(VideoError) as caught:
         probe_video(path)
     assert str(caught.value).startswith(f"{path}: ")
+
+
+# --- clips cut short: named as damaged wherever the cut falls --------------------------------
+
+CUT_CONTAINERS = {
+    "faststart.mp4": {"container": "mp4"},
+    "faststart.mov": {"container": "mov"},
+    "with_sound.mp4": {"container": "mp4", "audio": "aac"},
+    "clip.mkv": {"container": "matroska"},
+    "with_sound.mkv": {"container": "matroska", "audio": "aac"},
+    "clip.webm": {"container": "webm", "codec": "libvpx-vp9"},
+}
+
+
+def packet_starts(path: Path) -> list[int]:
+    """Where each video packet starts in the file, in file order: the cuts between packets
+    (Matroska's position is that of the block, before the packet's data)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return sorted(p.pos for p in container.demux(stream) if p.size and p.pos >= 0)
+
+
+def read_to_the_end(path: Path) -> tuple[int, str]:
+    """(frames read, how it ended: 'whole', 'incomplete' or 'refused' at opening)."""
+    read = 0
+    try:
+        with VideoReader(path, prefetch=0) as reader:
+            for _ in reader.frames():
+                read += 1
+    except IncompleteVideoError as exc:
+        assert exc.decoded == read and read < exc.expected, str(exc)
+        assert "\n" not in str(exc) and str(exc).startswith(f"{path}: truncated or damaged")
+        return read, "incomplete"
+    except VideoError:
+        return read, "refused"
+    return read, "whole"
+
+
+def gradient(index: int) -> np.ndarray:
+    """A frame that moves, so that each packet holds a little data and B-frames are used."""
+    x = np.arange(WIDTH)[None, :, None]
+    y = np.arange(HEIGHT)[:, None, None]
+    return ((x * 4 + y * 2 + index * 9 + np.array([0, 80, 160])) % 256).astype(np.uint8)
+
+
+@pytest.mark.parametrize("name", CUT_CONTAINERS)
+def test_a_cut_anywhere_is_refused_or_named_never_passed_as_whole(name: str, tmp_path: Path):
+    """Between every two packets, inside each packet, and through the index: the reader
+    refuses the file, or stops with IncompleteVideoError, or has given every frame."""
+    frames = [gradient(i) for i in range(24)]
+    whole = make_clip(tmp_path / name, frames, **CUT_CONTAINERS[name])
+    assert read_to_the_end(whole) == (24, "whole")
+    data = whole.read_bytes()
+    starts = packet_starts(whole)
+    cuts = {*starts, *(at + 5 for at in starts), *(len(data) * k // 10 for k in range(1, 10))}
+    outcomes = {}
+    for at in sorted(at for at in cuts if 0 < at < len(data)):
+        cut = tmp_path / f"cut_{at}{whole.suffix}"
+        cut.write_bytes(data[:at])
+        read, how = read_to_the_end(cut)
+        assert how != "whole" or read == 24, f"cut at {at} of {len(data)}: {read} frames read"
+        outcomes[at] = how
+        cut.unlink()
+    assert list(outcomes.values()).count("incomplete") >= len(starts) // 2  # not all refused
+
+
+@pytest.mark.parametrize(
+    ("container", "faststart"), [("mp4", True), ("mov", True), ("matroska", False)]
+)
+def test_the_reported_cut_half_way(container: str, faststart: bool, tmp_path: Path) -> None:
+    """The index at the front lists 24 frames and 8 are left: named, with what was read."""
+    whole = make_clip(tmp_path / "clip", [flat(i) for i in range(24)], container=container)
+    cut = tmp_path / "half"
+    cut.write_bytes(whole.read_bytes()[: packet_starts(whole)[8]])
+    with pytest.raises(IncompleteVideoError) as caught:
+        list(read_frames(cut))
+    assert 7 <= caught.value.decoded <= 8 and caught.value.expected == 24  # B-frames wait
+    assert re.search(r"its frames stop at 0\.[789]0 s of the 2\.40 s it states", str(caught.value))
+
+
+@pytest.mark.parametrize("container", ["mp4", "matroska"])
+def test_b_frames_lost_before_the_last_frame_shown_are_found(container: str, tmp_path: Path):
+    """A cut just after the packet of the last frame shown: the packets lost hold B-frames
+    shown before it, so the frames reach the end; the file's own size tells the cut."""
+    for count in range(24, 40):  # a length whose last mini-GOP x264 ends with B-frames
+        whole = make_clip(
+            tmp_path / "clip", [gradient(i) for i in range(count)], container=container
+        )
+        with av.open(str(whole)) as source:
+            video = source.streams.video[0]
+            packets = sorted((p.pos, p.pts) for p in source.demux(video) if p.size)
+        last_shown = max(range(count), key=lambda i: packets[i][1])
+        if last_shown < count - 1:
+            break
+    else:
+        pytest.fail("x264 ended every clip with the last frame shown")
+    cut = tmp_path / "cut"
+    cut.write_bytes(whole.read_bytes()[: packets[last_shown + 1][0]])
+    with pytest.raises(IncompleteVideoError, match="the file is cut short: [0-9]+ bytes"):
+        list(read_frames(cut))
+
+
+def test_an_mkv_cut_before_its_first_frame_says_so(tmp_path: Path) -> None:
+    whole = make_clip(tmp_path / "clip.mkv", [flat(i) for i in range(24)], container="matroska")
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: packet_starts(whole)[0]])
+    assert reason_for(cut) == "no frame decodes (the file ends before its first frame)"
+
+
+def test_a_cut_through_the_index_is_refused(tmp_path: Path) -> None:
+    whole = make_clip(tmp_path / "clip.mp4", [flat(i) for i in range(24)])
+    data = whole.read_bytes()
+    moov = data.index(b"moov")
+    (tmp_path / "cut.mp4").write_bytes(data[: moov + 200])
+    assert reason_for(tmp_path / "cut.mp4").startswith("cannot open as a video")
+
+
+WHOLE_CLIPS = {
+    "sound longer than the picture": {"audio": "aac", "audio_seconds": 3.4},
+    "29.97 frames/s": {"rate": Fraction(30000, 1001)},
+    "60 frames/s": {"rate": 60},
+    "variable rate": {"pts": [0, 1, 2, 5, 6, 7, 15, 16, 30, 31, 32, 33], "rate": 30},
+}
+
+
+@pytest.mark.parametrize("container", ["mp4", "mov", "matroska", "webm"])
+@pytest.mark.parametrize("case", WHOLE_CLIPS)
+def test_whole_clips_are_not_taken_for_cut_ones(container: str, case: str, tmp_path: Path):
+    """The measurements behind END_SLACK_FRAMES: these end where their container says."""
+    options = dict(WHOLE_CLIPS[case])
+    count = len(options.get("pts", range(24)))
+    rate = options.pop("rate", 10)
+    if "pts" in options:
+        options["time_base"] = Fraction(1, rate)
+    if container == "webm":
+        options["codec"] = "libvpx-vp9"
+        options["audio"] = "libopus" if "audio" in options else None
+    frames = [gradient(i) for i in range(count)]
+    clip = make_clip(tmp_path / "clip", frames, container=container, rate=rate, **options)
+    assert read_to_the_end(clip) == (count, "whole")
+
+
+# --- the sizes a file declares ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("container", "options"),
+    [
+        ("mp4", {}),
+        ("mp4", {"faststart": False}),
+        ("mov", {}),
+        ("matroska", {}),
+        ("webm", {"codec": "libvpx-vp9"}),
+        ("avi", {"codec": "mpeg4"}),
+    ],
+)
+def test_bytes_missing_counts_what_a_cut_took(container: str, options: dict, tmp_path: Path):
+    whole = make_clip(
+        tmp_path / "clip", [gradient(i) for i in range(12)], container=container, **options
+    )
+    data = whole.read_bytes()
+    assert bytes_missing(whole) == 0
+    for keep in (len(data) // 2, len(data) - 1):
+        cut = tmp_path / "cut"
+        cut.write_bytes(data[:keep])
+        # what the structure up to the cut declares: all of it when the cut is in the last box
+        assert 0 < bytes_missing(cut) <= len(data) - keep, keep
+    assert bytes_missing(cut) == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"ftyp", b"\x1a\x45\xdf\xa3", b"RIFF", b"not a video at all", b"\0\0\0\x04moov"],
+)
+def test_bytes_missing_of_what_it_cannot_read_is_zero_or_the_cut(tmp_path: Path, content: bytes):
+    path = tmp_path / "odd"
+    path.write_bytes(content)
+    assert bytes_missing(path) >= 0
+    assert bytes_missing(tmp_path / "absent") == 0

@@ -1,7 +1,8 @@
 """Fuzzing the two loaders of untrusted files: `read_image` on mutated PNG, JPEG, GIF and WebP
 bytes, and `weights.load` (then building the network) on mutated `.pt` and `.safetensors`
 checkpoints. The only exceptions allowed out are ImageError and WeightsError; anything else is
-a bug. This is the short run for CI; benchmarks/fuzz_loaders.py runs the same targets longer."""
+a bug. This is the short run for CI; benchmarks/fuzz_loaders.py runs the same targets longer.
+Last, each file of the hostile corpus gets its one-line reason."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hidt_cli.io.images import read_image
-from hidt_cli.weights import load
+from hidt_cli.io.images import ImageError, read_image
+from hidt_cli.io.video import VideoError, read_frames
+from hidt_cli.weights import WeightsError, load
 from tests.fuzz_corpus import (
+    HOSTILE_FILES,
     IMAGE_FORMATS,
     MUTATIONS,
     WEIGHTS_FORMATS,
@@ -55,3 +58,19 @@ def test_weights_seeds_are_valid(scratch, suffix):
     path = scratch / f"seed{suffix}"
     path.write_bytes(weights_seeds()[suffix])
     assert load(path, None).kind == "generator"
+
+
+@pytest.mark.parametrize("case", HOSTILE_FILES, ids=lambda case: case.name)
+def test_each_hostile_file_is_refused_in_one_line_naming_it(scratch, case):
+    path = scratch / case.name
+    path.write_bytes(case.make())
+    errors = {"image": ImageError, "weights": WeightsError, "video": VideoError}
+    with pytest.raises(errors[case.loader]) as caught:
+        if case.loader == "image":
+            read_image(path)
+        elif case.loader == "weights":
+            load(path, None)
+        else:
+            list(read_frames(path))
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and case.reason in message and "\n" not in message

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import huggingface_hub
 import pytest
 import torch
-from huggingface_hub.errors import EntryNotFoundError
+from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 from safetensors import safe_open
 from safetensors.torch import save_file
 from typer.testing import CliRunner
@@ -27,6 +28,7 @@ from hidt_cli.cli.app import app
 from hidt_cli.models import Generator
 from hidt_cli.weights import MANIFEST, WeightsError, load, resolve, save_safetensors
 from tests.conftest import TINY_GENERATOR
+from tests.fuzz_corpus import random_weights_bytes
 
 runner = CliRunner()
 COMMIT = "c" * 40
@@ -111,15 +113,29 @@ def test_cached_hub_file_is_checked_against_the_manifest_beside_it(tiny_weights,
 
 class FakeHub:
     """hf_hub_download against an in-memory repo: files land in a snapshot folder as they do
-    in the real cache, and the requests are recorded."""
+    in the real cache, and the requests are recorded; `cached` are the files already in the
+    local cache, all that `local_files_only` may give."""
 
-    def __init__(self, root: Path, files: dict[str, bytes]) -> None:
+    def __init__(self, root: Path, files: dict[str, bytes], cached: tuple[str, ...] = ()) -> None:
         self.snapshot = root / "snapshots" / COMMIT
         self.files = files
+        self.cached = cached
         self.requests: list[tuple[str, str, str | None]] = []
+        self.from_cache: list[str] = []
 
-    def __call__(self, repo_id: str, filename: str, revision: str | None = None) -> str:
-        self.requests.append((repo_id, filename, revision))
+    def __call__(
+        self,
+        repo_id: str,
+        filename: str,
+        revision: str | None = None,
+        local_files_only: bool = False,
+    ) -> str:
+        if local_files_only:
+            self.from_cache.append(filename)
+            if filename not in self.cached:
+                raise LocalEntryNotFoundError(f"{filename} is not in the cache")
+        else:
+            self.requests.append((repo_id, filename, revision))
         if filename not in self.files:
             raise EntryNotFoundError(f"{filename} is not in {repo_id}")
         target = self.snapshot / filename
@@ -128,9 +144,29 @@ class FakeHub:
         return str(target)
 
 
+@pytest.fixture
+def hub_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hub answers the one quick request that asks whether it is reachable."""
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", lambda url, timeout: None)
+
+
+@pytest.fixture
+def hub_unreachable(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """No network: the quick request fails as the HTTP library fails (its own error type)."""
+    asked: list[str] = []
+
+    def unreachable(url: str, timeout: float) -> None:
+        asked.append(url)
+        raise ConnectionError("[Errno -2] Name or service not known")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", unreachable)
+    return asked
+
+
 @pytest.mark.parametrize("folder", ["", "v1/"])
 def test_download_fetches_the_manifest_of_the_same_commit(
-    tiny_weights, tmp_path, monkeypatch, folder
+    tiny_weights, tmp_path, monkeypatch, folder, hub_answers
 ):
     generator = (tiny_weights / "generator.safetensors").read_bytes()
     hub = FakeHub(
@@ -150,12 +186,59 @@ def test_download_fetches_the_manifest_of_the_same_commit(
         load(path, "generator")
 
 
-def test_download_without_a_manifest_in_the_repo_loads(tiny_weights, tmp_path, monkeypatch):
+def test_download_without_a_manifest_in_the_repo_loads(
+    tiny_weights, tmp_path, monkeypatch, hub_answers
+):
     generator = (tiny_weights / "generator.safetensors").read_bytes()
     hub = FakeHub(tmp_path, {"generator.safetensors": generator})
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", hub)
     path = resolve("hf://someone/hidt-weights/generator.safetensors", "generator")
     assert load(path, "generator").sha256 == hashlib.sha256(generator).hexdigest()
+
+
+def test_an_unreachable_hub_is_one_quick_request_then_one_line(
+    tiny_weights, tmp_path, monkeypatch, hub_unreachable
+):
+    hub = FakeHub(tmp_path, {"generator.safetensors": b"never fetched"})
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hub)
+    with pytest.raises(WeightsError) as caught:
+        resolve("hf://someone/hidt-weights/generator.safetensors", "generator")
+    assert str(caught.value) == (
+        "hf://someone/hidt-weights/generator.safetensors: not in the local Hugging Face cache "
+        "and the hub cannot be reached; to work offline, fetch the file once while online (it "
+        "stays in the cache, then set HF_HUB_OFFLINE=1) or pass a local file with --weights"
+    )
+    assert len(hub_unreachable) == 1  # one request, no retries
+    assert hub.requests == [] and hub.from_cache == ["generator.safetensors"]
+
+
+def test_an_unreachable_hub_still_gives_a_cached_file(
+    tiny_weights, tmp_path, monkeypatch, hub_unreachable
+):
+    generator = (tiny_weights / "generator.safetensors").read_bytes()
+    hub = FakeHub(tmp_path, {"generator.safetensors": generator}, cached=("generator.safetensors",))
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hub)
+    path = resolve("hf://someone/hidt-weights/generator.safetensors", "generator")
+    assert path.read_bytes() == generator and hub.requests == []
+
+
+def test_an_unreachable_hub_through_the_real_library_prints_one_line(tmp_path):
+    """huggingface_hub itself, pointed at a closed port: no retry lines, one error line."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"},
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+        "HF_HUB_CACHE": str(tmp_path / "hub"),
+        "HF_HOME": str(tmp_path),
+    }
+    spec = "hf://someone/hidt-weights/generator.safetensors"
+    command = [sys.executable, "-m", "hidt_cli", "info", "--weights", spec, "--device", "cpu"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == [
+        f"hidt: error: {spec}: not in the local Hugging Face cache and the hub cannot be "
+        "reached; to work offline, fetch the file once while online (it stays in the cache, "
+        "then set HF_HUB_OFFLINE=1) or pass a local file with --weights"
+    ]
 
 
 # --- damaged files -------------------------------------------------------------------------
@@ -218,6 +301,44 @@ def test_damaged_pickle_is_refused_not_crashed(tmp_path, state):
     assert result.stderr.splitlines() == [
         f"hidt: error: {path}: not a readable PyTorch checkpoint (damaged pickle data)"
     ]
+
+
+@pytest.mark.parametrize("content", [random_weights_bytes(), b"", b"\x00" * 64, b"not weights"])
+def test_a_file_of_no_checkpoint_format_says_what_it_is_not(tmp_path, content):
+    path = tmp_path / "random.bin"
+    path.write_bytes(content)
+    with pytest.raises(WeightsError) as caught:
+        load(path, None)
+    assert str(caught.value) == f"{path}: not a checkpoint: neither safetensors nor a PyTorch file"
+    result = info(path)
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert result.stderr.splitlines() == [f"hidt: error: {caught.value}"]
+
+
+def test_a_checkpoint_is_known_by_its_bytes_not_its_name(tmp_path, state):
+    save_safetensors(tmp_path / "g.safetensors", state, "generator")
+    shutil.copy(tmp_path / "g.safetensors", tmp_path / "model.bin")
+    assert load(tmp_path / "model.bin", None).format == "safetensors"
+    torch.save(state, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    assert load(tmp_path / "legacy.pt", None).format == "published"
+
+
+class RunsCode:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_a_plain_pickle_carrying_code_stays_refused(tmp_path, protocol):
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps({"content_encoder.x": RunsCode(marker)}, protocol=protocol))
+    with pytest.raises(WeightsError, match="refused: the checkpoint holds pickled objects"):
+        load(path, None)
+    assert not marker.exists()
 
 
 @pytest.mark.parametrize(

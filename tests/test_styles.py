@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from hidt_cli.styles import (
+    MAX_RANDOM_STYLES,
     PUBLISHED_PRESETS,
+    SEED_LIMIT,
+    STYLE_CODE_LIMIT,
+    StyleError,
+    StyleResolver,
+    check_random_count,
+    check_seed,
     interpolate_codes,
     parse_style_code,
     sample_prior,
@@ -24,7 +31,7 @@ def test_parse_style_code():
 def test_prior_samples_are_seeded():
     assert torch.equal(sample_prior(4, seed=7), sample_prior(4, seed=7))
     assert not torch.equal(sample_prior(4, seed=7), sample_prior(4, seed=8))
-    assert sample_prior(5000, seed=0).std().item() == pytest.approx(1.0, abs=0.05)
+    assert sample_prior(1000, seed=0).std().item() == pytest.approx(1.0, abs=0.05)
 
 
 def test_interpolation_passes_through_the_keyframes():
@@ -52,3 +59,78 @@ def test_smoothing_removes_jitter_but_keeps_constants_and_length():
 
 def test_published_presets_are_three_numbers_each():
     assert len(PUBLISHED_PRESETS) == 18 and all(len(v) == 3 for v in PUBLISHED_PRESETS.values())
+
+
+# --- what users get wrong: named, with the way out ---------------------------------------------
+
+
+def resolver() -> StyleResolver:
+    def encode_image(_: object) -> torch.Tensor:
+        raise AssertionError("no image is read in these tests")
+
+    return StyleResolver(PUBLISHED_PRESETS, 3, encode_image)
+
+
+def test_a_misspelt_preset_gets_the_close_name():
+    with pytest.raises(StyleError, match=r"unknown preset 'nigth'; did you mean 'night'\? \(known"):
+        resolver().preset("nigth")
+    with pytest.raises(StyleError, match=r"did you mean 'sunsetred'\?"):
+        resolver().keyframe("sunset_red")
+    with pytest.raises(StyleError) as caught:
+        resolver().preset("qqqq")
+    assert "did you mean" not in str(caught.value) and "known: 2minute" in str(caught.value)
+
+
+@pytest.mark.parametrize("limit", [STYLE_CODE_LIMIT, -STYLE_CODE_LIMIT])
+def test_codes_up_to_the_limit_are_taken(limit: float):
+    assert parse_style_code(f"{limit},0,0").tolist() == [[limit, 0.0, 0.0]]
+    assert resolver().resolve([0.0, limit, 0.0]).tolist() == [[0.0, limit, 0.0]]
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda: parse_style_code("1e30,1e30,-1e30"),
+        lambda: resolver().code("10.01,0,0"),
+        lambda: resolver().keyframe("0:-11:0"),
+        lambda: resolver().resolve([0.0, 0.0, -1e30]),
+        lambda: resolver().resolve(torch.tensor([[50.0, 0.0, 0.0]])),
+    ],
+    ids=["parse", "code", "keyframe", "list", "tensor"],
+)
+def test_codes_beyond_the_limit_are_refused_saying_why(use):
+    with pytest.raises(StyleError, match=r"is outside ±10: codes of photos lie within about ±3"):
+        use()
+
+
+def test_not_finite_codes_are_refused():
+    for bad in ("inf,0,0", "0,nan,0"):
+        with pytest.raises(ValueError, match="finite"):
+            parse_style_code(bad)
+    with pytest.raises(StyleError, match="finite"):
+        resolver().resolve([float("inf"), 0.0, 0.0])
+
+
+@pytest.mark.parametrize("seed", [0, 1, SEED_LIMIT - 1])
+def test_seeds_in_range_sample(seed: int):
+    check_seed(seed)
+    assert sample_prior(2, seed=seed).shape == (2, 3)
+
+
+@pytest.mark.parametrize("seed", [-1, SEED_LIMIT, 99999999999999999999999])
+def test_seeds_out_of_range_name_the_option_and_the_range(seed: int):
+    expected = f"--seed {seed} must be between 0 and {SEED_LIMIT - 1}"
+    with pytest.raises(StyleError) as caught:
+        sample_prior(2, seed=seed)
+    assert str(caught.value) == expected
+    with pytest.raises(StyleError):
+        check_seed(seed)
+
+
+def test_the_number_of_random_styles_is_bounded():
+    assert sample_prior(MAX_RANDOM_STYLES, seed=0).shape == (MAX_RANDOM_STYLES, 3)
+    for count in (0, MAX_RANDOM_STYLES + 1, 1_000_000):
+        with pytest.raises(StyleError, match=f"between 1 and {MAX_RANDOM_STYLES} at once"):
+            check_random_count(count)
+        with pytest.raises(StyleError):
+            sample_prior(count)

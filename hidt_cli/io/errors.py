@@ -23,9 +23,17 @@ def describe(exc: OSError) -> str:
     return reason[:1].lower() + reason[1:]
 
 
+class OutputExistsError(PathError, FileExistsError):
+    """An output already at its name, and overwriting was not asked for: found before the
+    work, or put there meanwhile by another run and found when publishing (io.publish)."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str = "exists (use --overwrite)"):
+        super().__init__(path, reason)
+
+
 class ImageError(PathError):
     """An image that cannot be read or written."""
 
 
-class OutputExistsError(ImageError, FileExistsError):
-    """The output is already there and overwriting was not asked for."""
+class ImageExistsError(ImageError, OutputExistsError):
+    """An image output already at its name (io.images.OutputExistsError)."""

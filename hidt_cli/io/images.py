@@ -4,7 +4,8 @@ encode_image / write_image (the one writer), read_recipe, and what they take and
 The work is done in the modules named for it: read, write, formats, metadata (exif, xmp),
 and one per container that needs its own code (heif, raw, png, tiff)."""
 
-from hidt_cli.io.errors import ImageError, OutputExistsError
+from hidt_cli.io.errors import ImageError
+from hidt_cli.io.errors import ImageExistsError as OutputExistsError
 from hidt_cli.io.formats import SUPPORTED_OUTPUT_FORMATS, format_for_path
 from hidt_cli.io.loaded import LoadedImage
 from hidt_cli.io.metadata import ImageMetadata

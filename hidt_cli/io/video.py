@@ -26,7 +26,9 @@ import numpy as np
 
 from hidt_cli.concurrency import Behind, prefetched
 from hidt_cli.io.audio import AudioTrack, open_audio
-from hidt_cli.io.errors import PathError
+from hidt_cli.io.container_size import bytes_missing
+from hidt_cli.io.errors import OutputExistsError, PathError
+from hidt_cli.io.publish import publish
 
 # Some containers (and streams cut from them) give no frame rate; 25 is the PAL rate.
 FALLBACK_FPS = 25.0
@@ -40,6 +42,17 @@ DEFAULT_PRESET = "veryfast"
 and 2 frames/s, while `faster` and `medium` cost 1.8-2x that for no smaller files."""
 PREFETCH = 4
 """Frames decoded (or queued for encoding) ahead of the caller."""
+END_SLACK_FRAMES = 0.5
+"""A clip whose frames stop more than this many frame intervals before the length its
+container states was cut short. Measured on clips PyAV writes (tests/test_io_video.py,
+test_whole_clips_are_not_taken_for_cut_ones): whole MP4, MOV, MKV and WebM files, with
+B-frames, at 10, 29.97 and 60 frames/s, at a variable rate, behind an edit list or beside
+longer sound, end within 0.02 of an interval of that length (MKV keeps milliseconds); a file
+that lost its last frame is 1 short."""
+SHARED_LENGTH_SLACK_S = 0.5
+"""Added when the only length known is the container's, which is that of its longest stream:
+sound may run on past the last frame (AAC alone pads 21 ms at 48 kHz), so a cut is found
+there only to within half a second."""
 _BT709 = 1  # AVCOL_SPC_BT709, AVCOL_PRI_BT709, AVCOL_TRC_BT709
 _UNTAGGED = 2  # AVCOL_SPC_UNSPECIFIED
 _LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG
@@ -59,6 +72,10 @@ class IncompleteVideoError(VideoError):
         super().__init__(path, f"truncated or damaged video: decoded {decoded}{of} frames ({why})")
         self.decoded = decoded
         self.expected = expected
+
+
+class VideoExistsError(VideoError, OutputExistsError):
+    """The output video is already there and overwriting was not asked for."""
 
 
 class EncoderNotFoundError(VideoError):
@@ -100,10 +117,13 @@ class Frame:
 class VideoReader:
     """A video opened for streaming: `info` at once, then `frames()` decoded `prefetch`
     frames ahead on a thread (0: on the caller's thread). Damaged packets are skipped; if any
-    were (a file cut short ends in one), IncompleteVideoError follows the last frame.
+    were, or if the frames stop short of the length the container states (a file cut between
+    two packets decodes cleanly up to the cut), IncompleteVideoError follows the last frame.
 
-    Not checked: a file cut exactly between two frames reads as a shorter whole one, since
-    the count in its index cannot tell it apart from frames an edit list drops.
+    Short means fewer frames than `info.frame_count` and evidence of a cut: the frames stop
+    before the length the container states (END_SLACK_FRAMES), or the file is smaller than
+    its own structure says (io.container_size; this finds B-frames lost before the last
+    frame shown). Unchecked: a file that states neither count nor length (a raw stream).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, prefetch: int = PREFETCH) -> None:
@@ -111,6 +131,7 @@ class VideoReader:
         self._prefetch = prefetch
         self._container = _open_input(path)
         self._damage: str | None = None
+        self._last_pts: int | None = None
         self._iterator: Iterator[Frame] | None = None
         try:
             self._stream = _video_stream(self._container, path)
@@ -118,6 +139,8 @@ class VideoReader:
             self._decoded = self._decode()
             first = next(self._decoded, None)
             if first is None:
+                if self._damage is None and _stated_length(self._container, self._stream):
+                    self._damage = "the file ends before its first frame"
                 why = (
                     f"no frame decodes ({self._damage})" if self._damage else "video has no frames"
                 )
@@ -176,7 +199,12 @@ class VideoReader:
             if packet.is_corrupt:
                 self._damage = "a frame's data is cut short"
             try:
-                yield from packet.decode()
+                for frame in packet.decode():
+                    if frame.pts is not None and (
+                        self._last_pts is None or frame.pts > self._last_pts
+                    ):
+                        self._last_pts = frame.pts
+                    yield frame
             except av.FFmpegError as exc:
                 self._damage = _reason(exc)
 
@@ -186,8 +214,26 @@ class VideoReader:
         return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
     def _check_complete(self, decoded: int) -> None:
+        expected = self.info.frame_count
         if self._damage is not None:
-            raise IncompleteVideoError(self.path, decoded, self._stream.frames, self._damage)
+            raise IncompleteVideoError(self.path, decoded, expected, self._damage)
+        if decoded < expected and (why := self._why_short()):
+            raise IncompleteVideoError(self.path, decoded, expected, why)
+
+    def _why_short(self) -> str | None:
+        """Fewer frames decoded than the file counts is no damage by itself (an edit list
+        hides some, and a count from the length is an estimate at a variable rate): it is,
+        when the frames stop short of the stated length or the file of its stated size."""
+        stream, fps = self._stream, self.info.fps
+        stated = _stated_length(self._container, stream)
+        if stated is not None and self._last_pts is not None:
+            start, length, shared = stated
+            reached = float(self._last_pts * stream.time_base) + 1 / fps  # the last frame's end
+            slack = END_SLACK_FRAMES / fps + (SHARED_LENGTH_SLACK_S if shared else 0.0)
+            if start + length - reached > slack:
+                return f"its frames stop at {reached - start:.2f} s of the {length:.2f} s it states"
+        missing = bytes_missing(self.path)
+        return f"the file is cut short: {missing} bytes of it are missing" if missing else None
 
 
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
@@ -228,7 +274,8 @@ def h264_encoders() -> list[str]:
 class VideoWriter:
     """An H.264 MP4 (yuv420p, `+faststart`: the index before the data, so it plays while it
     downloads) written under a hidden temporary name beside `path` and renamed into place only
-    when closed cleanly; on an error or Ctrl-C the temporary file is removed.
+    when closed cleanly (io.publish: without `overwrite`, never over a file that appeared
+    meanwhile: VideoExistsError); on an error or Ctrl-C the temporary file is removed.
 
     `size` is (width, height) as displayed. An odd side is padded by repeating the last row or
     column, since 4:2:0 needs even sides. Frames get the `pts` given to `write` (in
@@ -260,8 +307,9 @@ class VideoWriter:
         self.rotation = rotation % 360
         self.notes: list[str] = []
         self.frames_written = 0
+        self.overwrite = overwrite
         if not overwrite and os.path.lexists(self.path):
-            raise VideoError(self.path, "exists (use --overwrite)")
+            raise VideoExistsError(self.path)
         self.codec = _pick_encoder(self.path, codec)
         self._rate = Fraction(fps).limit_denominator(1001 * 1000)
         self._time_base = time_base or 1 / self._rate
@@ -342,7 +390,7 @@ class VideoWriter:
             if self._audio is not None:
                 self._audio.finish((self._last_pts + self._step) * self._time_base)
             self._container.close()
-            os.replace(self._temp, self.path)
+            publish(self._temp, self.path, self.overwrite, VideoExistsError)
         except Exception as exc:
             raise self._failure(exc) from exc
         except BaseException:
@@ -538,14 +586,37 @@ def _describe(
 def _count_from_duration(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, fps: float
 ) -> int:
-    """Frames the duration allows at the average rate; 0 when the file gives no duration."""
-    if stream.duration is not None:
-        seconds = float(stream.duration * stream.time_base)
-    elif container.duration is not None:
-        seconds = container.duration / av.time_base
-    else:
-        return 0
-    return round(seconds * fps)
+    """Frames the stated length allows at the average rate; 0 when the file states none."""
+    stated = _stated_length(container, stream)
+    return 0 if stated is None else round(stated[1] * fps)
+
+
+def _stated_length(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> tuple[float, float, bool] | None:
+    """(start, length, shared) in seconds: the video stream's own length (MP4/MOV index,
+    Matroska's DURATION tag), else the container's (`shared`: that of its longest stream);
+    None when the file states none."""
+    start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+    if stream.duration:
+        return start, float(stream.duration * stream.time_base), False
+    tagged = _clock_seconds(stream.metadata.get("DURATION") or stream.metadata.get("duration"))
+    if tagged:
+        return start, tagged, False
+    if container.duration:
+        begin = (container.start_time or 0) / av.time_base
+        return begin, container.duration / av.time_base, True
+    return None
+
+
+def _clock_seconds(text: str | None) -> float | None:
+    """'00:01:02.500000000' (as Matroska writers tag a track's length) → 62.5."""
+    try:
+        hours, minutes, seconds = (text or "").split(":")
+        value = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def _count_packets(path: str | os.PathLike[str]) -> int:

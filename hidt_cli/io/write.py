@@ -17,10 +17,11 @@ from PIL import Image
 
 from hidt_cli.io import png
 from hidt_cli.io.depth import to_8bit, to_16bit, to_codes
-from hidt_cli.io.errors import ImageError, OutputExistsError, describe
+from hidt_cli.io.errors import ImageError, ImageExistsError, OutputExistsError, describe
 from hidt_cli.io.formats import DEEP_BITS, SUPPORTED_OUTPUT_FORMATS, format_for_path
 from hidt_cli.io.heif import encode_heic
 from hidt_cli.io.metadata import ImageMetadata, OutputMetadata, output_metadata
+from hidt_cli.io.publish import publish
 from hidt_cli.io.tiff import DEFLATE_LEVEL, encode_tiff
 from hidt_cli.io.xmp import check_recipe
 
@@ -92,7 +93,7 @@ def write_image(
     target = Path(path)
     fmt = fmt or format_for_path(target)
     if not overwrite and os.path.lexists(target):
-        raise OutputExistsError(target, "exists (use --overwrite)")
+        raise ImageExistsError(target)
     # so that any ValueError left below comes from the encoder
     _check_request(rgb, alpha, fmt, bit_depth, recipe)
     try:
@@ -109,7 +110,7 @@ def write_image(
         )
     except (OSError, ValueError, cv2.error) as exc:  # encoder limits, e.g. WebP's 16383 pixels
         raise ImageError(target, f"cannot encode as {fmt.upper()}: {exc}") from exc
-    _write_atomic(target, data)
+    _write_atomic(target, data, overwrite)
 
 
 def fit_alpha(alpha: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -248,7 +249,7 @@ _ENCODERS: dict[str, Callable[[np.ndarray, np.ndarray | None, int, OutputMetadat
 }
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
+def _write_atomic(target: Path, data: bytes, overwrite: bool) -> None:
     temp: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -263,8 +264,10 @@ def _write_atomic(target: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temp, target)
+        publish(temp, target, overwrite, ImageExistsError)
         temp = None
+    except OutputExistsError:
+        raise
     except OSError as exc:
         raise ImageError(target, f"cannot write: {describe(exc)}") from exc
     finally:  # also runs on KeyboardInterrupt
