@@ -14,7 +14,7 @@ from PIL import Image
 
 from hidt_cli.hires import inference_shape, resize_255
 from hidt_cli.model import HiDT
-from hidt_cli.ranges import photo_tensor, to_pm1, to_uint8
+from hidt_cli.ranges import photo_tensor, to_8bit, to_pm1, to_uint8
 from hidt_cli.render import RenderSpec, resize_pm1
 
 UPSCALE = 4
@@ -35,7 +35,8 @@ def render_method(
     inference_size: int,
     native_size: bool = False,
 ) -> np.ndarray:
-    """One photo (1×3×H×W uint8) in one style by one method."""
+    """One photo (1×3×H×W, uint8 or uint16) in one style by one method; the baselines and a
+    native-size detail render are 8-bit."""
     if method is Method.generator:
         spec = RenderSpec(True, inference_size, native_size)
         return next(model.render(photo, code, spec))[0]
@@ -43,7 +44,7 @@ def render_method(
         onto = photo
         if native_size:  # the photo's copy at 4× the inference size, as G_enh gives
             shape = inference_shape(*photo.shape[-2:], UPSCALE * inference_size)
-            onto = resize_255(photo, shape, "bicubic")
+            onto = resize_255(to_8bit(photo), shape, "bicubic")
         return next(model.render(onto, code, RenderSpec(inference_size=inference_size)))[0]
     if method is Method.lanczos:
         small = to_uint8(model.translate_tensor(photo, code, inference_size=inference_size))[0]

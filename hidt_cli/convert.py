@@ -15,7 +15,7 @@ import torch
 
 from hidt_cli.concurrency import Behind, in_order
 from hidt_cli.io.images import LoadedImage, read_image
-from hidt_cli.io.output import OutputSettings, encode_result, save_result
+from hidt_cli.io.output import OutputSettings, encode_result, save_result, source_pixels
 from hidt_cli.model import HiDT
 from hidt_cli.outcomes import Outcome, Report, one_line
 from hidt_cli.plan import Job
@@ -100,7 +100,8 @@ def _read(job: Job, max_pixels: int) -> LoadedImage:
 
 
 def _batchable(first: LoadedImage, other: LoadedImage, codes: torch.Tensor) -> bool:
-    return len(codes) == 1 and first.rgb.shape == other.rgb.shape
+    same = source_pixels(first).shape == source_pixels(other).shape
+    return len(codes) == 1 and same and first.deep is None and other.deep is None
 
 
 def _render(
@@ -114,7 +115,7 @@ def _render(
     """Translate a batch of equal-sized photos (or one photo with several styles) and queue
     their outputs for writing."""
     codes = work.codes
-    photos = torch.cat([photo_tensor(loaded.rgb, model.device) for _, loaded in batch])
+    photos = torch.cat([photo_tensor(source_pixels(loaded), model.device) for _, loaded in batch])
     styles = codes if len(codes) > 1 else codes.expand(len(batch), -1)
     try:
         pixels = np.concatenate(list(model.render(photos, styles, work.spec, work.batch)))

@@ -14,6 +14,7 @@ import pytest
 
 from hidt_cli.io import images
 from hidt_cli.io import publish as publishing
+from hidt_cli.io import write as writing
 from hidt_cli.io.errors import OutputExistsError
 from hidt_cli.io.images import ImageError, read_image, write_image
 from hidt_cli.io.publish import publish
@@ -97,13 +98,13 @@ def test_an_image_finished_meanwhile_by_another_run_is_kept(
 ) -> None:
     """The other run finishes after this one checked the name and before it publishes."""
     target = tmp_path / "out.png"
-    encode = images.encode_image
+    encode = writing.encode_image
 
     def encode_while_another_run_finishes(*args, **kwargs):
         target.write_bytes(encode(picture(200)))
         return encode(*args, **kwargs)
 
-    monkeypatch.setattr(images, "encode_image", encode_while_another_run_finishes)
+    monkeypatch.setattr(writing, "encode_image", encode_while_another_run_finishes)
     with pytest.raises(images.OutputExistsError) as caught:
         write_image(target, picture(10))
     assert isinstance(caught.value, ImageError) and isinstance(caught.value, OutputExistsError)

@@ -23,7 +23,7 @@ from hidt_cli.cli.options import (
     grouped,
 )
 from hidt_cli.io.images import format_for_path
-from hidt_cli.io.output import save_result
+from hidt_cli.io.output import save_result, sheet_cell, source_pixels
 from hidt_cli.io.paths import InputItem, output_path
 from hidt_cli.model import HiDT
 from hidt_cli.ranges import photo_tensor
@@ -66,12 +66,12 @@ def enhance(
         uses_enhancer = compare or method is Method.generator
         needs = "the generator method" if uses_enhancer else None
         net = common.load_model(model, enhancer_for=needs)
-        photo = photo_tensor(loaded.rgb, net.device)
-        code = _style(net, photo, style, model.inference_size)
+        photo = photo_tensor(source_pixels(loaded), net.device)
+        code = _style(net, photo_tensor(loaded.rgb, net.device), style, model.inference_size)
         methods = list(Method) if compare else [method]
         renders = _render_all(net, photo, code, methods, model.inference_size, native_size, report)
         if compare:
-            cells = [pixels for _, pixels, _ in renders]
+            cells = [sheet_cell(pixels, None) for _, pixels, _ in renders]
             captions = [f"{m.value} {ms:.0f} ms" for m, _, ms in renders]
             picture = sheets.grid([cells], captions=[captions], cell_height=cells[0].shape[0])
             save_result(target, picture, None, settings)

@@ -21,7 +21,7 @@ from hidt_cli.cli.options import (
     grouped,
 )
 from hidt_cli.io.images import LoadedImage
-from hidt_cli.io.output import save_result, with_alpha
+from hidt_cli.io.output import save_result, sheet_cell, source_pixels
 from hidt_cli.io.paths import InputItem, output_path
 from hidt_cli.model import HiDT
 from hidt_cli.ranges import photo_tensor
@@ -95,7 +95,7 @@ def _render(
     """One content encoding decoded with every code (in batches), at the input's size by default."""
     with common.progress(quiet, transient=True) as bar:
         bar.add_task(f"rendering {len(codes)} styles", total=None)
-        image = photo_tensor(photo.rgb, model.device)
+        image = photo_tensor(source_pixels(photo), model.device)
         chunk = batch_size(model.device, hires=spec.hires, styles=len(codes))
         return np.concatenate(list(model.render(image, codes, spec, chunk)))
 
@@ -103,7 +103,7 @@ def _render(
 def _sheet(photo: LoadedImage, pixels: np.ndarray, codes: torch.Tensor, columns: int) -> np.ndarray:
     captions = ["original", *(sheets.format_code(code.tolist()) for code in codes)]
     cell_height = min(sheets.MAX_CELL_HEIGHT, pixels.shape[1])
-    cells = [with_alpha(image, photo) for image in (photo.rgb, *pixels)]
+    cells = [sheet_cell(image, photo) for image in (photo.rgb, *pixels)]
     return sheets.contact_sheet(cells, captions, columns=columns, cell_height=cell_height)
 
 

@@ -20,7 +20,7 @@ from hidt_cli.cli.options import (
     grouped,
 )
 from hidt_cli.io.images import LoadedImage, format_for_path
-from hidt_cli.io.output import OutputSettings, save_result, with_alpha
+from hidt_cli.io.output import OutputSettings, save_result, sheet_cell, source_pixels
 from hidt_cli.io.paths import InputItem, expand_inputs, find_collisions, output_path
 from hidt_cli.model import HiDT
 from hidt_cli.ranges import photo_tensor
@@ -127,8 +127,9 @@ def _run(
 ) -> list[Path]:
     """Style codes once, then each content encoded once and decoded with the other styles."""
     n = len(photos)
-    tensors = [photo_tensor(p.rgb, model.device) for p in photos]
-    codes = torch.cat([model.styles_of_images(t, spec.inference_size) for t in tensors])
+    tensors = [photo_tensor(source_pixels(p), model.device) for p in photos]
+    eight = [photo_tensor(p.rgb, model.device) for p in photos]
+    codes = torch.cat([model.styles_of_images(t, spec.inference_size) for t in eight])
     cell_height = min(sheets.MAX_CELL_HEIGHT, max(p.rgb.shape[0] for p in photos))
     cells: list[list[np.ndarray | None]] = [[None] * n for _ in range(n)]
     written: list[Path] = []
@@ -143,8 +144,8 @@ def _run(
                     save_result(plan.pairs[i, j], out[k], photo, settings)
                     written.append(plan.pairs[i, j])
                 if plan.grid:
-                    cells[i][j] = sheets.fit_height(with_alpha(out[k], photo), cell_height)
-            cells[i][i] = with_alpha(photo.rgb, photo)
+                    cells[i][j] = sheets.fit_height(sheet_cell(out[k], photo), cell_height)
+            cells[i][i] = sheet_cell(photo.rgb, photo)
             bar.advance(task)
     if plan.grid:
         picture = _grid(photos, labels, cells, cell_height)
@@ -164,7 +165,7 @@ def _grid(
     """A header row of the style photos and a header column of the content photos around the
     N×N results, whose diagonal holds the originals."""
     n = len(photos)
-    originals = [with_alpha(p.rgb, p) for p in photos]
+    originals = [sheet_cell(p.rgb, p) for p in photos]
     rows = [[None, *originals]]
     rows += [[original, *row] for original, row in zip(originals, cells, strict=True)]
     captions = [["", *(f"style: {label}" for label in labels)]]

@@ -23,7 +23,7 @@ from hidt_cli.cli.options import (
 )
 from hidt_cli.concurrency import one_thread_per_worker
 from hidt_cli.guide import guide_codes
-from hidt_cli.io.output import OutputSettings, save_result, with_alpha
+from hidt_cli.io.output import OutputSettings, save_result, sheet_cell
 from hidt_cli.io.video import probe_video, write_frames
 from hidt_cli.model import HiDT
 from hidt_cli.render import batch_size
@@ -150,7 +150,7 @@ def timelapse(
                     advance=lambda n: bar.advance(task, n),
                 )
         if strip_path is not None:
-            cells = {index: with_alpha(frame, photo) for index, frame in kept.items()}
+            cells = {index: sheet_cell(frame, photo) for index, frame in kept.items()}
             save_result(strip_path, sheets.strip(cells), photo, OutputSettings(overwrite=overwrite))
         common.note(f"wrote {target} ({len(codes)} frames at {rate:g} fps)", report.quiet)
         if report.as_json:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PIL import Image
 
 from hidt_cli.io.orientation import ORIENTATION_TAG
+from hidt_cli.io.pillow_lock import warnings_as_notes
 
 EXIF_IFD = 0x8769
 GPS_IFD = 0x8825
@@ -48,8 +49,10 @@ def load_exif(data: bytes | None) -> Image.Exif | None:
 def exif_for_output(data: bytes | None, size: tuple[int, int]) -> Image.Exif | None:
     """The source's EXIF for an output of `size` (width, height) whose pixels are upright:
     Orientation 1, the pixel dimensions of the output, no thumbnail (IFD1 is not written, so
-    a stale preview of the input never travels) and none of the source's storage tags."""
-    exif = load_exif(data)
+    a stale preview of the input never travels) and none of the source's storage tags.
+    Pillow's warnings about damage are dropped: reading the photo made them a note."""
+    with warnings_as_notes([]):
+        exif = load_exif(data)
     if exif is None:
         return None
     _drop_storage_tags(exif)
