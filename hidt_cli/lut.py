@@ -559,8 +559,18 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _cube_keyword(path, number, word, rest, size, domain):
-    """One keyword line of a .cube file → the (size, domain) read so far."""
+_Domain = tuple[list[float], list[float]]
+
+
+def _cube_keyword(
+    path: str | os.PathLike[str],
+    number: int,
+    word: str,
+    rest: list[str],
+    size: int | None,
+    domain: _Domain,
+) -> tuple[int | None, _Domain]:
+    """One keyword line (line `number`) of a .cube file → the size and domain read so far."""
     if word == "LUT_1D_SIZE":
         raise LutError(path, "is a 1D LUT; only 3D LUTs are supported")
     if word == "LUT_3D_SIZE":
