@@ -43,7 +43,7 @@ _OFFSETS = [(r, g, b) for r in (-1, 0, 1) for g in (-1, 0, 1) for b in (-1, 0, 1
     (2 * s * (a == 0), 2 * s * (a == 1), 2 * s * (a == 2)) for a in range(3) for s in (-1, 1)
 ]  # the stencil of the fit: the 27 neighbours and the second neighbours along each axis
 _MAX_CG_STEPS = 100
-_CG_TOLERANCE = 1e-4
+_CG_TOLERANCE = 1e-6  # |residual| against |right-hand side|: 0.03 levels from exact on a photo
 
 
 class LutError(PathError):
@@ -394,9 +394,10 @@ def _solve(levels: list[_Level], fallback: np.ndarray) -> np.ndarray:
     residual = rhs - level.apply(x)
     z = _v_cycle(levels, residual)
     direction = z.copy()
-    rz = start = np.sum(residual * z)
+    rz = np.sum(residual * z)
+    enough = _CG_TOLERANCE**2 * np.sum(rhs * rhs)
     for _ in range(_MAX_CG_STEPS):
-        if rz <= _CG_TOLERANCE**2 * start:
+        if np.sum(residual * residual) <= enough:
             break
         product = level.apply(direction)
         alpha = rz / np.sum(direction * product)
