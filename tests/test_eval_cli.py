@@ -94,7 +94,7 @@ def test_evaluate_says_what_to_install_without_matplotlib(tmp_path, photos, monk
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     contents, styles = photos
     result = runner.invoke(app, ["evaluate", str(contents), "--styles", str(styles), *MODEL])
-    assert result.exit_code == 2 and "hidt[eval]" in result.output
+    assert result.exit_code == 2 and "hidt-daytime[eval]" in result.output
 
 
 def test_train_classifier_command(tmp_path):

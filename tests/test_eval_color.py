@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
 from hidt_cli.eval.color import (
+    delta_e76,
     lab_l1,
     lab_to_srgb,
     match_statistics,
@@ -31,6 +34,14 @@ def colour(rgb: tuple[float, float, float]) -> torch.Tensor:
 @pytest.mark.parametrize(("rgb", "lab"), KNOWN_LAB.items())
 def test_srgb_to_lab_known_values(rgb, lab):
     assert srgb_to_lab(colour(rgb)).flatten().tolist() == pytest.approx(lab, abs=2e-3)
+
+
+def test_delta_e76_is_the_euclidean_lab_distance_per_image():
+    white, red = colour((1.0, 1.0, 1.0)), colour((1.0, 0.0, 0.0))
+    pair = delta_e76(torch.cat([white, red]), torch.cat([colour((0.0, 0.0, 0.0)), red]))
+    assert pair.tolist() == pytest.approx([100.0, 0.0], abs=1e-4)
+    expected = math.dist(KNOWN_LAB[(1.0, 0.0, 0.0)], KNOWN_LAB[(0.0, 0.0, 1.0)])
+    assert delta_e76(red, colour((0.0, 0.0, 1.0))).item() == pytest.approx(expected, abs=1e-3)
 
 
 def test_lab_round_trip_and_float32():

@@ -62,3 +62,10 @@ def reinhard_transfer(source_01: torch.Tensor, target_01: torch.Tensor) -> torch
 def lab_l1(images_01: torch.Tensor, references_01: torch.Tensor) -> torch.Tensor:
     """Per image: the mean over pixels of |ΔL| + |Δa| + |Δb| between two sRGB batches."""
     return (srgb_to_lab(images_01) - srgb_to_lab(references_01)).abs().sum(1).flatten(1).mean(1)
+
+
+def delta_e76(images_01: torch.Tensor, references_01: torch.Tensor) -> torch.Tensor:
+    """Per image: the mean over pixels of ΔE*ab (CIE 1976, the Euclidean distance in CIELAB)
+    between two sRGB batches; about 1 is the smallest difference people see side by side."""
+    difference = srgb_to_lab(images_01) - srgb_to_lab(references_01)
+    return difference.norm(dim=1).flatten(1).mean(1)

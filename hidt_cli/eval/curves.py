@@ -3,7 +3,7 @@ one panel per term and one line per run, so arms of an experiment read side by s
 
     python -m hidt_cli.eval.curves RUN [RUN ...] -o curves.png
 
-matplotlib is optional (`pip install 'hidt[eval]'`)."""
+matplotlib is optional (`pip install 'hidt-daytime[eval]'`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The 3-D scatter of style codes in the evaluation report. matplotlib is an optional
-dependency (`pip install 'hidt[eval]'`), imported only here and only when a plot is drawn."""
+dependency (`pip install 'hidt-daytime[eval]'`), imported only here and only when a plot is drawn."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-MISSING = "matplotlib is needed for the report's style plot: pip install 'hidt[eval]'"
+MISSING = "matplotlib is needed for the report's style plot: pip install 'hidt-daytime[eval]'"
 
 
 def require_matplotlib() -> None:
