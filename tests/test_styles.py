@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from hidt_cli.styles import (
     PUBLISHED_PRESETS,
+    StyleError,
+    StyleResolver,
     interpolate_codes,
     parse_style_code,
     sample_prior,
@@ -16,8 +22,15 @@ from hidt_cli.styles import (
 
 def test_parse_style_code():
     assert parse_style_code("-0.5,-1.0, -1").tolist() == [[-0.5, -1.0, -1.0]]
-    for bad in ("1,2", "1,2,x", "1,2,nan", ""):
-        with pytest.raises(ValueError):
+    assert parse_style_code("0.25 -1 2").tolist() == [[0.25, -1.0, 2.0]]  # spaces separate too
+    assert parse_style_code("1,2", dim=2).tolist() == [[1.0, 2.0]]
+    for bad, reason in (
+        ("1,2", "must have 3 comma-separated numbers"),
+        ("", "must have 3 comma-separated numbers"),
+        ("1,2,x", "must contain only numbers"),
+        ("1,2,nan", "must contain finite numbers"),
+    ):
+        with pytest.raises(ValueError, match=f"style code {bad!r} {reason}"):
             parse_style_code(bad)
 
 
@@ -25,6 +38,8 @@ def test_prior_samples_are_seeded():
     assert torch.equal(sample_prior(4, seed=7), sample_prior(4, seed=7))
     assert not torch.equal(sample_prior(4, seed=7), sample_prior(4, seed=8))
     assert sample_prior(5000, seed=0).std().item() == pytest.approx(1.0, abs=0.05)
+    assert sample_prior(2, seed=1, dim=8).shape == (2, 8)
+    assert not torch.equal(sample_prior(4), sample_prior(4))  # no seed: fresh draws
 
 
 def test_interpolation_passes_through_the_keyframes():
@@ -36,7 +51,20 @@ def test_interpolation_passes_through_the_keyframes():
         and torch.equal(path[4], keys[2])
     )
     assert torch.allclose(path[1], (keys[0] + keys[1]) / 2)
-    assert interpolate_codes(keys[:1], 3).shape == (3, 3)
+    assert torch.equal(interpolate_codes(keys[:1], 3), keys[:1].expand(3, 3))
+    assert torch.equal(interpolate_codes(keys, 1), keys[:1])  # one frame: the first keyframe
+    assert torch.equal(
+        interpolate_codes(keys[:2], 3), torch.tensor([[0, 0, 0], [0.5, 1, 1.5], [1, 2, 3]])
+    )
+    with pytest.raises(ValueError, match="frames must be at least 1"):
+        interpolate_codes(keys, 0)
+
+
+def test_interpolation_keeps_the_keyframes_precision():
+    keys = torch.tensor([[0.0], [1.0]], dtype=torch.float64)
+    assert torch.equal(
+        interpolate_codes(keys, 4)[:, 0], torch.linspace(0, 1, 4, dtype=torch.float64)
+    )
 
 
 def test_smoothing_removes_jitter_but_keeps_constants_and_length():
@@ -48,7 +76,97 @@ def test_smoothing_removes_jitter_but_keeps_constants_and_length():
     assert (smooth - ramp).abs().mean() < (noisy - ramp).abs().mean() / 2
     assert torch.allclose(smooth_codes(torch.ones(7, 3), 3.0), torch.ones(7, 3))
     assert torch.equal(smooth_codes(noisy, 0), noisy)
+    assert torch.equal(smooth_codes(noisy[:1], 2.0), noisy[:1])
+
+
+@pytest.mark.parametrize("sigma", [0.2, 0.5, 2.0])
+def test_smoothing_spreads_a_jump_as_a_gaussian_truncated_at_3_sigma(sigma):
+    """An impulse comes out as the normalised Gaussian of sigma frames over ±ceil(3σ)."""
+    impulse = torch.zeros(31, 2, dtype=torch.float64)
+    impulse[15] = 1
+    radius = max(1, math.ceil(3 * sigma))
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    want = torch.zeros(31, dtype=torch.float64)
+    want[15 - radius : 15 + radius + 1] = kernel / kernel.sum()
+    smooth = smooth_codes(impulse, sigma)
+    torch.testing.assert_close(smooth, want[:, None].expand(31, 2))
+
+
+def test_two_codes_are_smoothed_towards_each_other():
+    codes = torch.tensor([[0.0], [1.0]])
+    smooth = smooth_codes(codes, 1.0)
+    assert 0 < smooth[0, 0] < smooth[1, 0] < 1
 
 
 def test_published_presets_are_three_numbers_each():
     assert len(PUBLISHED_PRESETS) == 18 and all(len(v) == 3 for v in PUBLISHED_PRESETS.values())
+
+
+def mean_colour(rgb: np.ndarray) -> torch.Tensor:
+    """A style encoder for the resolver's tests: the photo's mean colour in [0, 1]."""
+    return torch.from_numpy(rgb.reshape(-1, 3).mean(0) / 255).float()[None]
+
+
+@pytest.fixture
+def resolver() -> StyleResolver:
+    return StyleResolver({"night": (-0.5, -1.0, -1.0), "day": (0.2, 0.5, 0.3)}, 3, mean_colour)
+
+
+@pytest.fixture
+def red_photo(tmp_path) -> Image.Image:
+    image = Image.new("RGB", (8, 6), (255, 0, 51))
+    image.save(tmp_path / "red.png")
+    return image
+
+
+def test_resolver_names_presets_and_what_it_knows(resolver):
+    assert torch.equal(resolver.preset("night"), torch.tensor([[-0.5, -1.0, -1.0]]))
+    assert torch.equal(resolver.resolve("day"), torch.tensor([[0.2, 0.5, 0.3]]))
+    with pytest.raises(StyleError, match=r"unknown preset 'noon' \(known: day, night\)"):
+        resolver.preset("noon")
+    empty = StyleResolver({}, 3, mean_colour)
+    with pytest.raises(StyleError, match="none: these weights define no presets"):
+        empty.preset("night")
+
+
+def test_resolver_reads_codes_with_any_separator(resolver):
+    assert resolver.code("1,2,3").tolist() == [[1.0, 2.0, 3.0]]
+    assert resolver.code("1;2;3", ";").tolist() == [[1.0, 2.0, 3.0]]
+    with pytest.raises(StyleError, match="must have 3"):
+        resolver.code("1,2")
+
+
+def test_keyframes_are_presets_or_codes_joined_by_colons(resolver):
+    assert resolver.keyframe("night").tolist() == [[-0.5, -1.0, -1.0]]
+    assert resolver.keyframe("0.5:-1:2").tolist() == [[0.5, -1.0, 2.0]]
+    with pytest.raises(StyleError, match="'1:2' is not a style code of 3 numbers joined by colons"):
+        resolver.keyframe("1:2")
+    with pytest.raises(StyleError, match="unknown preset 'dawn'"):
+        resolver.keyframe("dawn")
+
+
+def test_resolver_takes_the_style_of_an_image_in_any_form(resolver, red_photo, tmp_path):
+    want = torch.tensor([[1.0, 0.0, 0.2]])
+    translucent = red_photo.convert("RGBA")
+    translucent.putalpha(128)  # converted to RGB first: the alpha is not a colour
+    for style in (
+        str(tmp_path / "red.png"),
+        tmp_path / "red.png",
+        red_photo,
+        translucent,
+        np.asarray(red_photo),
+    ):
+        torch.testing.assert_close(resolver.resolve(style), want)
+
+
+def test_resolver_takes_codes_and_refuses_what_is_neither(resolver, tmp_path):
+    assert resolver.resolve([1, 2, 3]).tolist() == [[1.0, 2.0, 3.0]]
+    assert resolver.resolve(torch.tensor([[1.0, 2.0, 3.0]])).tolist() == [[1.0, 2.0, 3.0]]
+    assert resolver.resolve(np.array([0.5, 0.5, 0.5])).tolist() == [[0.5, 0.5, 0.5]]
+    missing = str(tmp_path / "nowhere.png")
+    with pytest.raises(StyleError, match=r"unknown preset .*, and no such image file"):
+        resolver.resolve(missing)
+    for bad in ([1, 2], [1, 2, float("inf")]):
+        with pytest.raises(StyleError, match="a style code needs 3 finite numbers"):
+            resolver.resolve(bad)
