@@ -95,18 +95,18 @@ def test_merge_input_equals_the_canvas_definition(h, w):
 
 
 def test_crops_of_a_larger_canvas_are_brought_to_inference_size():
-    canvas = torch.rand(2, 3, 68, 140) * 255
+    canvas = torch.rand(2, 3, 68, 100) * 255
     crops = hires.shifted_crops(canvas, 16)
-    assert crops.shape == (32, 3, 16, 32)  # 16 crops per image, shorter side 16
+    assert crops.shape == (32, 3, 16, 16)  # 16 crops per image, sides rounded to 16
     assert crops.min() >= -1 and crops.max() <= 1
     # crop 0 is unshifted: the canvas resized the same two steps
-    step = hires.resize_255(canvas[:1], hires.shorter_side_shape(68, 140, 16), "bilinear")
-    want = hires.resize_255(step, hires.inference_shape(68, 140, 16), "bicubic") / 127.5 - 1
+    step = hires.resize_255(canvas[:1], hires.shorter_side_shape(68, 100, 16), "bilinear")
+    want = hires.resize_255(step, hires.inference_shape(68, 100, 16), "bicubic") / 127.5 - 1
     assert torch.equal(crops[0], want[0])
     # crop 15 is shifted by three pixels each way: its source starts 3 columns and rows in
-    shifted = torch.nn.functional.pad(canvas[:1], (0, 3, 0, 3))[:, :, 3:71, 3:143]
-    step = hires.resize_255(shifted, hires.shorter_side_shape(68, 140, 16), "bilinear")
-    want = hires.resize_255(step, hires.inference_shape(68, 140, 16), "bicubic") / 127.5 - 1
+    shifted = torch.nn.functional.pad(canvas[:1], (0, 3, 0, 3))[:, :, 3:71, 3:103]
+    step = hires.resize_255(shifted, hires.shorter_side_shape(68, 100, 16), "bilinear")
+    want = hires.resize_255(step, hires.inference_shape(68, 100, 16), "bicubic") / 127.5 - 1
     assert torch.equal(crops[15], want[0])
     assert torch.equal(crops[16:17], hires.shifted_crops(canvas[1:], 16)[:1])
 
@@ -139,6 +139,7 @@ def test_fit_within_shrinks_only_what_is_too_large():
     assert shrunk.shape == (2, 3, 100, 67)
     assert torch.equal(shrunk, hires.resize_255(large, (100, 67), "bicubic"))
     assert hires.fit_within(torch.rand(1, 3, 2, 1000) * 255, 100).shape == (1, 3, 1, 100)
+    assert hires.fit_within(torch.rand(1, 3, 1000, 2) * 255, 100).shape == (1, 3, 100, 1)
 
 
 class ConvUp(torch.nn.Module):
