@@ -26,11 +26,18 @@ from hidt_cli.weights import save_safetensors, write_manifest
 os.environ["OMP_NUM_THREADS"] = "1"
 torch.set_num_threads(1)
 
-# Examples per property: CI=true runs fewer, and always the same ones (derandomised), so that a
-# red CI run is the code's fault; benchmarks/fuzz_loaders.py runs the long fuzz campaigns.
-settings.register_profile("dev", max_examples=400, deadline=None)
+# Examples per property: a plain `pytest` runs 50, new ones each time; CI=true the same 50 every
+# time (derandomised), so that a red CI run is the code's fault; HIDT_FUZZ=long runs 400 when
+# developing, and benchmarks/fuzz_loaders.py the long fuzz campaigns.
+settings.register_profile("quick", max_examples=50, deadline=None)
 settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True)
-settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+settings.register_profile("long", max_examples=400, deadline=None)
+if os.environ.get("HIDT_FUZZ") == "long":
+    settings.load_profile("long")
+elif os.environ.get("CI", "").lower() == "true":
+    settings.load_profile("ci")
+else:
+    settings.load_profile("quick")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TINY_GENERATOR = GeneratorConfig(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -50,11 +53,57 @@ def test_torchrun_ranks_take_their_slice(tiny_weights, folder, tmp_path, monkeyp
     assert converted(result) == {str(folder / f"p{i}.png") for i in (1, 3, 5)}
 
 
-def test_devices_run_one_worker_each_and_merge_reports(tiny_weights, folder, tmp_path):
-    result = run(tiny_weights, folder, "--output-dir", tmp_path / "out", "--devices", "cpu,cpu")
+# Python imports `sitecustomize` at start-up from its path, so every process a test starts with
+# this folder on PYTHONPATH logs which process moved each finished file into place (outputs are
+# written to a temporary name and renamed), with no change to the code under test.
+WRITES_RECORDER = """
+import os
+
+_replace = os.replace
+
+
+def _recorded(source, target, *args, **kwargs):
+    _replace(source, target, *args, **kwargs)
+    with open(os.environ["HIDT_TEST_WRITES"], "a") as log:
+        log.write(f"{os.getpid()}\\t{os.fspath(target)}\\n")
+
+
+os.replace = _recorded
+"""
+
+
+def test_devices_run_one_worker_process_each_on_disjoint_slices(
+    tiny_weights, folder, tmp_path, monkeypatch
+):
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(WRITES_RECORDER)
+    writes = tmp_path / "writes.tsv"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("HIDT_TEST_WRITES", str(writes))
+    out = tmp_path / "out"
+    result = run(tiny_weights, folder, "--output-dir", out, "--devices", "cpu,cpu")
     assert result.exit_code == 0, result.output
-    assert len(converted(result)) == COUNT
-    assert len(list((tmp_path / "out").iterdir())) == COUNT
+    report = json.loads(result.stdout)
+    source_of = {
+        Path(output).resolve(): Path(f["input"]).name
+        for f in report["files"]
+        if f["status"] == "converted"
+        for output in f["outputs"]
+    }
+    inputs_by_process = defaultdict(list)
+    for line in writes.read_text().splitlines():
+        pid, target = line.split("\t")
+        if Path(target).resolve() in source_of:
+            inputs_by_process[int(pid)].append(source_of[Path(target).resolve()])
+    assert os.getpid() not in inputs_by_process  # the parent only merges the workers' reports
+    # Two worker processes, each converting its own interleaved slice once: disjoint, and
+    # together the whole folder.
+    assert sorted(sorted(names) for names in inputs_by_process.values()) == [
+        [f"p{i}.png" for i in (0, 2, 4, 6)],
+        [f"p{i}.png" for i in (1, 3, 5)],
+    ]
+    assert len(source_of) == COUNT == len(list(out.iterdir()))
 
 
 def test_bad_shard_and_devices_errors(tiny_weights, folder, tmp_path):

@@ -177,3 +177,154 @@ def test_bf16_apply_stays_within_a_few_levels():
     )
     error = (full - half).abs()
     assert error.mean() < 0.5 and error.max() <= 4
+
+
+# --- the public functions one by one, against independent computations ------------------------
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3])
+def test_box_mean_averages_the_inside_pixels_of_each_window(radius):
+    images = torch.rand(2, 5, 9, 14, dtype=torch.float64)
+    side = 2 * radius + 1
+    want = torch.nn.functional.avg_pool2d(
+        images, side, stride=1, padding=radius, count_include_pad=False
+    )
+    torch.testing.assert_close(detail.box_mean(images, radius), want)
+    assert torch.equal(detail.box_mean(images, 0), images)
+
+
+def gaussian_taps(sigma: float) -> torch.Tensor:
+    """The normalised Gaussian over ±ceil(3σ) taps, in float64."""
+    radius = max(1, math.ceil(3 * sigma))
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    kernel = torch.exp(-0.5 * (taps / sigma) ** 2)
+    return kernel / kernel.sum()
+
+
+@pytest.mark.parametrize("sigma", [0.3, 0.5, 1.3])
+def test_gaussian_blur_of_a_point_is_the_separable_gaussian(sigma):
+    size = 21
+    point = torch.zeros(1, 1, size, size, dtype=torch.float64)
+    point[..., size // 2, size // 2] = 1
+    taps = gaussian_taps(sigma)
+    want = torch.zeros(size, size, dtype=torch.float64)
+    radius, centre = len(taps) // 2, size // 2
+    window = slice(centre - radius, centre + radius + 1)
+    want[window, window] = taps[:, None] * taps[None, :]
+    torch.testing.assert_close(detail.gaussian_blur(point, sigma)[0, 0], want)
+
+
+def test_gaussian_blur_keeps_flat_borders_and_zero_sigma_is_no_blur():
+    flat = torch.full((1, 3, 12, 17), 0.7, dtype=torch.float64)
+    torch.testing.assert_close(detail.gaussian_blur(flat, 1.5), flat)
+    images = torch.rand(2, 3, 12, 17)
+    assert torch.equal(detail.gaussian_blur(images, 0), images)
+
+
+def test_fit_refuses_pairs_that_are_not_two_rgb_images_of_one_shape():
+    rgb = torch.rand(1, 3, 8, 8)
+    for x, y in ((rgb, rgb[..., :7]), (torch.rand(1, 4, 8, 8), torch.rand(1, 4, 8, 8))):
+        with pytest.raises(ValueError, match="must both be B×3×h×w"):
+            detail.fit(x, y, DEFAULT)
+
+
+EXACT = detail.DetailConfig(eps=1e-9, blur_sigma=0, smooth_radius=0)
+"""A fit with no blur, no smoothing and almost no ridge: the plain local least squares."""
+
+
+def test_fit_recovers_a_cross_channel_affine_map():
+    """y = M·x + c everywhere: every window's transform is M and c, A's row j giving output
+    channel j, and applying them gives y back."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 12, 16, generator=generator)
+    matrix = torch.tensor([[0.6, 0.3, -0.2], [0.1, 0.8, 0.25], [-0.15, 0.2, 0.9]])
+    offset = torch.tensor([0.05, -0.1, 0.2])
+    y = torch.einsum("ji,bihw->bjhw", matrix, x) + offset.view(1, 3, 1, 1)
+    coefficients = detail.fit(x, y, EXACT)
+    assert coefficients.shape == (2, 12, 12, 16) and coefficients.dtype == torch.float32
+    a = coefficients[:, :9].unflatten(1, (3, 3))
+    torch.testing.assert_close(a, matrix.view(1, 3, 3, 1, 1).expand_as(a), atol=2e-3, rtol=0)
+    torch.testing.assert_close(
+        coefficients[:, 9:], offset.view(1, 3, 1, 1).expand(2, 3, 12, 16), atol=2e-3, rtol=0
+    )
+    torch.testing.assert_close(detail.apply(coefficients, x), y, atol=1e-4, rtol=0)
+
+
+def test_flat_windows_take_the_clamped_channel_gain():
+    """Where the photo has no contrast the ridge decides: A is the per-channel gain
+    (mean y + floor) / (mean x + floor), at most max_gain, and b keeps the mean."""
+    x = torch.tensor([0.01, 0.5, 0.3]).view(1, 3, 1, 1).expand(1, 3, 6, 6)
+    y = torch.tensor([0.5, 0.1, 0.3]).view(1, 3, 1, 1).expand(1, 3, 6, 6)
+    config = detail.DetailConfig(blur_sigma=0)
+    coefficients = detail.fit(x, y, config)[0, :, 3, 3]
+    floor = config.gain_floor
+    gain = ((y[0, :, 0, 0] + floor) / (x[0, :, 0, 0] + floor)).clamp(max=config.max_gain)
+    assert gain[0] == config.max_gain and gain[1] < 1  # one clamped, one darkening channel
+    torch.testing.assert_close(coefficients[:9].view(3, 3), torch.diag(gain), atol=1e-4, rtol=0)
+    torch.testing.assert_close(
+        coefficients[9:], y[0, :, 0, 0] - gain * x[0, :, 0, 0], atol=1e-4, rtol=0
+    )
+
+
+def test_residual_weight_moves_the_low_res_result_onto_the_target():
+    """With the residual added to the offsets, the field applied to x_lr lands the given
+    share of the way from the fitted transforms' result to y_lr: all of it at weight 1."""
+    photo = textured(64, 64, seed=10)
+    target = known_operator(photo)
+    target[:, :, 28:36, 28:36] = 250  # something a colour transform cannot say
+    x_lr, y_lr = low_res_pair(photo, target, (16, 16))
+    fitted = detail.fit(x_lr, y_lr, DEFAULT)
+    plain = detail.apply(fitted, x_lr)
+    assert (plain - y_lr).abs().max() > 0.05
+    assert torch.equal(detail.transforms(x_lr, y_lr, DEFAULT), fitted)
+    for weight in (0.5, 1.0):
+        field = detail.transforms(x_lr, y_lr, detail.DetailConfig(residual=weight))
+        torch.testing.assert_close(field[:, :9], fitted[:, :9])
+        want = plain + weight * (y_lr - plain)
+        torch.testing.assert_close(detail.apply(field, x_lr), want, atol=1e-5, rtol=0)
+
+
+def test_a_field_at_the_photos_size_is_applied_pixel_by_pixel():
+    """No upsampling when the field already has the photo's size: each pixel is A·x + 255·b,
+    rounded and clamped to 8 bits; uint8 and float photos give the same result."""
+    generator = torch.Generator().manual_seed(1)
+    photo = torch.randint(0, 256, (2, 3, 10, 13), generator=generator, dtype=torch.uint8)
+    field = torch.rand(2, 12, 10, 13, generator=generator) * 0.8 - 0.2
+    result = detail.transfer(field, photo, DEFAULT)
+    assert result.shape == (2, 10, 13, 3) and result.dtype == torch.uint8
+    want = (detail.apply(field.double(), photo.double() / 255) * 255).clamp(0, 255).round()
+    difference = (planar(result).double() - want).abs()
+    assert difference.max() <= 1 and difference.mean() < 0.01
+    assert (want == 0).any() and (want == 255).any()  # both clamps were needed
+    assert torch.equal(detail.transfer(field, photo.float(), DEFAULT), result)
+
+
+def test_transfer_and_upscale_write_into_the_given_buffer():
+    photo = textured(40, 56, seed=11)
+    x_lr, y_lr = low_res_pair(photo, known_operator(photo), (16, 24))
+    field = detail.transforms(x_lr, y_lr, DEFAULT)
+    fresh = detail.transfer(field, photo, DEFAULT)
+    buffer = torch.zeros(1, 40, 56, 3, dtype=torch.uint8)
+    assert detail.transfer(field, photo, DEFAULT, out=buffer) is buffer
+    assert torch.equal(buffer, fresh)
+    buffer.zero_()
+    assert detail.upscale(x_lr, y_lr, photo, DEFAULT, out=buffer) is buffer
+    assert torch.equal(buffer, fresh)
+    half = detail.upscale(x_lr, y_lr, photo, DEFAULT, dtype=torch.bfloat16)
+    assert torch.equal(half, detail.transfer(field, photo, DEFAULT, dtype=torch.bfloat16))
+    assert not torch.equal(half, fresh)
+
+
+def test_scaled_config_spans_the_same_part_of_the_picture():
+    config = detail.DetailConfig(radius=2, blur_sigma=0.5, smooth_radius=1, eps=2e-3)
+    assert config.scaled(1) is config and config.scaled(0.5) is config
+    four = config.scaled(4)
+    assert (four.radius, four.blur_sigma, four.smooth_radius) == (8, 2.0, 4)
+    assert (four.eps, four.gain_floor, four.max_gain, four.residual, four.strip_pixels) == (
+        config.eps,
+        config.gain_floor,
+        config.max_gain,
+        config.residual,
+        config.strip_pixels,
+    )
+    assert config.scaled(1.4).radius == 3  # rounded to the nearest pixel

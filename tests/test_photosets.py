@@ -115,7 +115,34 @@ def test_held_out_split_is_by_scene_and_name_hash():
     names = [f"weather-shine-{i:04d}.jpg" for i in range(2000)]
     share = sum(held_out(n) for n in names) / len(names)
     assert abs(share - HELD_OUT_PERCENT / 100) < 0.03
-    assert [held_out(n) for n in names] == [held_out(n) for n in names]  # no randomness
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # Pinned from the real training sets' split, so that a change of hash or threshold,
+        # which would silently mix held-out photos into training, fails here; the first two
+        # hash to 11 and 12 of 100, either side of the threshold.
+        ("phone-day-0008.jpg", True),
+        ("phone-day-0013.jpg", False),
+        ("weather-shine-0645.jpg", True),
+        ("weather-clouds-0358.jpg", True),
+        ("weather-rain-0897.jpg", True),
+        ("weather-sunrise-0012.jpg", True),
+        ("phone-night-0000.jpg", True),
+        ("phone-day-0001.jpg", True),
+        ("wallpaper-dusk-elementary-sunset-by-the-pier.jpg", True),
+        ("weather-shine-0643.jpg", False),
+        ("weather-sunrise-0000.jpg", False),
+        ("phone-night-0001.jpg", False),
+        ("phone-day-0000.jpg", False),
+        ("wallpaper-night-budgie-san-francisco-skyline.jpg", False),
+    ],
+)
+def test_held_out_split_keeps_its_names(name: str, expected: bool) -> None:
+    from hidt_cli.photosets import held_out
+
+    assert held_out(name) is expected
 
 
 def test_translator_classes_cover_the_shared_photos(shared):

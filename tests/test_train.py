@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -18,6 +19,7 @@ from hidt_cli.train.config import Phase, TranslatorTrainConfig, from_dict
 from hidt_cli.train.perceptual import VGGPerceptualLoss, _features
 from hidt_cli.train.runtime import setup_runtime
 from hidt_cli.train.translator import TranslatorTrainer, fixed_photos
+from hidt_cli.weights import load as load_weights
 from tests.conftest import make_photo
 
 runner = CliRunner()
@@ -156,29 +158,68 @@ def test_same_seed_same_weights(photos, tmp_path):
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
-def test_weights_only_restart(photos, tmp_path):
+def test_weights_only_restart_starts_from_the_given_weights(photos, tmp_path):
+    one_step = ["--steps", "1", "--crop", "32", "--batch-size", "2"]
     first = tmp_path / "first"
-    assert (
-        train(
-            photos, first, tmp_path, "--steps", "1", "--crop", "32", "--batch-size", "2"
-        ).exit_code
-        == 0
-    )
-    second = tmp_path / "second"
-    result = train(
-        photos,
-        second,
-        tmp_path,
-        "--steps",
-        "1",
-        "--crop",
-        "32",
-        "--batch-size",
-        "2",
-        "--init",
-        first / "generator.safetensors",
-    )
+    assert train(photos, first, tmp_path, *one_step, "--seed", "5").exit_code == 0
+    init = first / "generator.safetensors"
+    frozen = {**TINY_TRAIN, "lr_g": 0.0}  # a step that cannot move the generator
+    started = tmp_path / "started"
+    result = train(photos, started, tmp_path, *one_step, "--init", init, settings=frozen)
     assert result.exit_code == 0, result.output
+    fresh = tmp_path / "fresh"  # the same step from the run's own random start (seed 0)
+    assert train(photos, fresh, tmp_path, *one_step, settings=frozen).exit_code == 0
+    given = load_weights(init, "generator").state
+    exported, control = (
+        hidt_cli.load(run, device="cpu").generator.state_dict() for run in (started, fresh)
+    )
+    assert all(torch.equal(exported[k], given[k].float()) for k in given)
+    assert not all(torch.equal(control[k], given[k].float()) for k in given)
+
+
+def recorded_batches(monkeypatch) -> list[tuple]:
+    """The shapes of the images and masks every training step receives."""
+    seen = []
+    real = TranslatorTrainer.train_step
+
+    def recording(self, x, masks=None, pair=None):
+        seen.append((tuple(x.shape), None if masks is None else tuple(masks.shape)))
+        return real(self, x, masks, pair)
+
+    monkeypatch.setattr(TranslatorTrainer, "train_step", recording)
+    return seen
+
+
+def test_default_batch_of_eight_equal_sized_crops(photos, tmp_path, monkeypatch):
+    seen = recorded_batches(monkeypatch)
+    out = tmp_path / "run"
+    result = train(photos, out, tmp_path, "--steps", "2", "--crop", "32")  # --batch-size 8
+    assert result.exit_code == 0, result.output
+    assert seen == [((8, 3, 32, 32), None)] * 2
+    record = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
+    assert record["step"] == 2 and "seg" not in record
+
+
+def test_masks_add_the_segmentation_term(photos, tmp_path, monkeypatch):
+    """Class-index masks parallel to the photos (sky 0, ground 1, blocks 2) reach every step
+    with their crops and add the decoder's segmentation cross-entropy to the losses."""
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for path in sorted(photos.glob("*.jpg")):
+        with Image.open(path) as photo:
+            width, height = photo.size
+        classes = np.zeros((height, width), np.uint8)
+        classes[height // 2 :] = 1
+        classes[10:20, 30:50] = 2
+        Image.fromarray(classes).save(masks / f"{path.stem}.png")
+    seen = recorded_batches(monkeypatch)
+    out = tmp_path / "run"
+    args = ["--steps", "1", "--crop", "32", "--batch-size", "2", "--masks", masks]
+    result = train(photos, out, tmp_path, *args)
+    assert result.exit_code == 0, result.output
+    assert seen == [((2, 3, 32, 32), (2, 32, 32))]
+    record = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
+    assert 0 < record["seg"] < float("inf")
 
 
 def test_exported_weights_are_the_average_and_resume_takes_the_new_learning_rate(photos, tmp_path):
