@@ -299,7 +299,7 @@ def test_a_field_at_the_photos_size_is_applied_pixel_by_pixel():
     assert torch.equal(detail.transfer(field, photo.float(), DEFAULT), result)
 
 
-def test_transfer_and_upscale_write_into_the_given_buffer():
+def test_transfer_and_the_stage_write_into_the_given_buffer():
     photo = textured(40, 56, seed=11)
     x_lr, y_lr = low_res_pair(photo, known_operator(photo), (16, 24))
     field = detail.transforms(x_lr, y_lr, DEFAULT)
@@ -308,9 +308,12 @@ def test_transfer_and_upscale_write_into_the_given_buffer():
     assert detail.transfer(field, photo, DEFAULT, out=buffer) is buffer
     assert torch.equal(buffer, fresh)
     buffer.zero_()
-    assert detail.upscale(x_lr, y_lr, photo, DEFAULT, out=buffer) is buffer
+    stage = detail.DetailStage(DEFAULT)
+    fields = stage.fit(stage.guide(x_lr * 255), y_lr * 2 - 1)  # the same pair, other units
+    torch.testing.assert_close(fields, field, atol=1e-5, rtol=0)
+    assert stage.apply(field, photo, out=buffer) is buffer
     assert torch.equal(buffer, fresh)
-    half = detail.upscale(x_lr, y_lr, photo, DEFAULT, dtype=torch.bfloat16)
+    half = detail.DetailStage(DEFAULT, torch.bfloat16).apply(field, photo)
     assert torch.equal(half, detail.transfer(field, photo, DEFAULT, dtype=torch.bfloat16))
     assert not torch.equal(half, fresh)
 
