@@ -1,5 +1,5 @@
 """`python -m hidt_cli` runs the command line."""
 
-from hidt_cli.cli.app import main
+from hidt_cli.cli.entry import main
 
 main()

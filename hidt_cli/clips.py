@@ -122,20 +122,27 @@ def translate_clip(
     output: ClipOutput = ClipOutput(),
     *,
     batch: int = 1,
+    recipe: str | None = None,
     on_start: Callable[[VideoReader, VideoWriter], None] = lambda reader, writer: None,
     on_frame: Callable[[], None] = lambda: None,
 ) -> int:
     """One clip in one style into an MP4 that keeps its clock, rotation and sound, written to
     a temporary file renamed when complete; returns the frames written. `style` gives the
-    frames' codes once the clip is open (a guide follows the clip's clock). A clip that ends
-    early raises IncompleteVideoError after its last good frame, and nothing is kept."""
+    frames' codes once the clip is open (a guide follows the clip's clock); `recipe` is
+    recorded in the file. A clip that ends early raises IncompleteVideoError after its last
+    good frame, and nothing is kept."""
     with VideoReader(source) as reader:
         info = reader.info
         if output.max_pixels is not None and info.width * info.height > output.max_pixels:
             raise VideoError(source, f"frames of {info.width}×{info.height} exceed --max-pixels")
         with (
             VideoWriter.like(
-                target, reader, overwrite=output.overwrite, crf=output.crf, codec=output.codec
+                target,
+                reader,
+                overwrite=output.overwrite,
+                crf=output.crf,
+                codec=output.codec,
+                recipe=recipe,
             ) as writer,
             one_thread_per_worker(renderer.networks.device) as workers,
         ):

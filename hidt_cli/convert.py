@@ -14,12 +14,14 @@ import numpy as np
 import torch
 
 from hidt_cli.concurrency import Behind, in_order
+from hidt_cli.io.errors import OutputExistsError
 from hidt_cli.io.images import LoadedImage, read_image
 from hidt_cli.io.output import OutputSettings, encode_result, save_result, source_pixels
 from hidt_cli.model import HiDT
 from hidt_cli.outcomes import Outcome, Report, one_line
 from hidt_cli.plan import Job
 from hidt_cli.ranges import photo_tensor
+from hidt_cli.recipes import recorded
 from hidt_cli.render import RenderSpec
 
 READ_WORKERS, READ_DEPTH = 2, 4
@@ -125,15 +127,15 @@ def _render(
         return
     for b, (job, loaded) in enumerate(batch):
         results = pixels[b : b + 1] if len(codes) == 1 else pixels
-        for rgb, target in zip(results, job.outputs, strict=True):
+        for rgb, target, recipe in zip(results, job.outputs, job.recipes, strict=True):
             if work.to_stdout:
-                sys.stdout.buffer.write(
-                    encode_result(rgb, loaded, work.output, work.output.fmt or "png")
-                )
+                fmt = work.output.fmt or "png"
+                sys.stdout.buffer.write(encode_result(rgb, loaded, work.output, fmt, recipe))
                 sys.stdout.buffer.flush()
                 written[id(job)].append((target, None))
             else:
-                writer.submit((id(job), target), save_result, target, rgb, loaded, work.output)
+                key = (id(job), target)
+                writer.submit(key, save_result, target, rgb, loaded, work.output, recipe)
 
 
 def _settle(done, jobs: list[Job], written: dict[int, list], report: Report) -> None:
@@ -145,8 +147,17 @@ def _settle(done, jobs: list[Job], written: dict[int, list], report: Report) -> 
         results = written.pop(id(job), None)
         if not results:
             continue
-        errors = [e for _, e in results if e is not None]
+        recipes = dict(zip(job.outputs, job.recipes, strict=True))
+        errors = [e for t, e in results if e is not None and not _made_meanwhile(e, t, recipes)]
+        outputs = [str(t) for t, _ in results]
         if errors:
             report(Outcome(str(job.item.path), "failed", error=one_line(errors[0], job.item.path)))
         elif len(results) == len(job.outputs):
-            report(Outcome(str(job.item.path), "converted", [str(t) for t, _ in results]))
+            made = all(e is None for _, e in results)
+            report(Outcome(str(job.item.path), "converted" if made else "skipped", outputs))
+
+
+def _made_meanwhile(error: Exception, target, recipes) -> bool:
+    """An output another run finished while this one worked, made the same way: this run's
+    result is there, so the input is skipped rather than failed."""
+    return isinstance(error, OutputExistsError) and recorded(target) == recipes[target]

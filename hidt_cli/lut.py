@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from hidt_cli.io.errors import PathError
-from hidt_cli.io.images import OutputExistsError, _write_atomic
+from hidt_cli.io.images import OutputExistsError
+from hidt_cli.io.write import write_atomic
 
 DEFAULT_SIZE = 33
 MAX_FIT_SIZE = 65  # Resolve's largest; a 65³ fit takes about ten times a 33³ one
@@ -548,8 +549,8 @@ def _read(path: str | os.PathLike[str]) -> bytes:
 def _write(path: str | os.PathLike[str], data: bytes, overwrite: bool) -> None:
     target = Path(path)
     if not overwrite and os.path.lexists(target):
-        raise OutputExistsError(target, "exists (use --overwrite)")
-    _write_atomic(target, data)
+        raise OutputExistsError(target)
+    write_atomic(target, data, overwrite)
 
 
 def _is_number(text: str) -> bool:

@@ -114,3 +114,17 @@ def test_interrupted_batch_leaves_only_complete_outputs_and_resumes(tiny_weights
     assert rerun.exit_code == 0, rerun.output
     assert f"{COUNT - len(done)} converted, {len(done)} skipped" in rerun.stderr
     assert len(list(out.glob("*.png"))) == COUNT
+
+
+def test_ctrl_c_while_starting_says_so(tiny_weights, photo):
+    """torch and the commands take a second or more to load: an interrupt then is one line
+    and exit 130, as during the work."""
+    command = [sys.executable, "-m", "hidt_cli", "translate", str(photo), "--preset", "night"]
+    process = interruptible(
+        [*command, "--weights", str(tiny_weights)], stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr

@@ -55,20 +55,23 @@ def test_torchrun_ranks_take_their_slice(tiny_weights, folder, tmp_path, monkeyp
 
 # Python imports `sitecustomize` at start-up from its path, so every process a test starts with
 # this folder on PYTHONPATH logs which process moved each finished file into place (outputs are
-# written to a temporary name and renamed), with no change to the code under test.
+# written to a temporary name, then linked or renamed to theirs), with no change to the code
+# under test.
 WRITES_RECORDER = """
 import os
 
-_replace = os.replace
+
+def _recording(move):
+    def recorded(source, target, *args, **kwargs):
+        move(source, target, *args, **kwargs)
+        with open(os.environ["HIDT_TEST_WRITES"], "a") as log:
+            log.write(f"{os.getpid()}\\t{os.fspath(target)}\\n")
+
+    return recorded
 
 
-def _recorded(source, target, *args, **kwargs):
-    _replace(source, target, *args, **kwargs)
-    with open(os.environ["HIDT_TEST_WRITES"], "a") as log:
-        log.write(f"{os.getpid()}\\t{os.fspath(target)}\\n")
-
-
-os.replace = _recorded
+os.replace = _recording(os.replace)
+os.link = _recording(os.link)
 """
 
 

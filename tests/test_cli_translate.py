@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hidt_cli.recipes import code_label
+from hidt_cli.styles import sample_prior
 from tests.conftest import make_photo, run_translate
 
 run = run_translate
@@ -45,7 +47,7 @@ def test_folder_with_a_bad_file_converts_the_rest_and_exits_1(tiny_weights, tmp_
     failed = [f for f in report["files"] if f["status"] == "failed"][0]
     assert "broken.jpg" in failed["error"] and "Traceback" not in result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        f"p{i}_style.png" for i in range(3)
+        f"p{i}_code-0.5_-1_-1.png" for i in range(3)
     ]
 
 
@@ -114,7 +116,8 @@ def test_style_image_random_styles_and_seed(tiny_weights, photo, tmp_path):
         == 0
     )
     names = sorted(p.name for p in out_a.iterdir())
-    assert names == ["photo_random0.png", "photo_random1.png", "photo_random2.png"]
+    codes = sample_prior(3, seed=5)  # outputs are named by the code that made them
+    assert names == sorted(f"photo_{code_label(code)}.png" for code in codes)
     same = [
         np.array_equal(np.asarray(Image.open(out_a / n)), np.asarray(Image.open(out_b / n)))
         for n in names

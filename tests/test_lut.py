@@ -28,7 +28,7 @@ from hidt_cli.lut import (
     write_cube,
     write_hald,
 )
-from hidt_cli.pipeline import photo_tensor
+from hidt_cli.ranges import photo_tensor
 from tests.conftest import make_photo
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lake-sherburne.jpg"

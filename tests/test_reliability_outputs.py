@@ -103,7 +103,7 @@ def test_an_output_folder_given_as_input_is_still_read(tiny_weights, tmp_path):
 def test_rerun_beside_the_inputs_does_not_translate_earlier_outputs(tiny_weights, tmp_path):
     save(tmp_path / "a.png")
     assert translate(tiny_weights, tmp_path, "--preset", "night").exit_code == 0
-    note = f"{tmp_path / 'a_night.png'}: not translated: it is another input's output"
+    note = f"{tmp_path / 'a_night.png'}: not translated: it is an output of hidt"
     again = translate(tiny_weights, tmp_path, "--preset", "night")
     assert again.exit_code == 0 and note in again.stderr, again.output
     assert "0 converted, 1 skipped" in again.stderr

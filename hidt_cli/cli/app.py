@@ -1,13 +1,12 @@
-"""The `hidt` Typer app: registers one command per module and runs with clean signal handling."""
+"""The `hidt` Typer app: registers one command per module (started by entry.py)."""
 
 from __future__ import annotations
-
-import signal
 
 import typer
 
 from hidt_cli.cli.enhance import enhance
 from hidt_cli.cli.evaluate import evaluate, evaluate_paired, train_classifier
+from hidt_cli.cli.lut import lut
 from hidt_cli.cli.sample_styles import sample_styles
 from hidt_cli.cli.swap import swap
 from hidt_cli.cli.timelapse import timelapse
@@ -28,6 +27,7 @@ app.command()(swap)
 app.command("sample-styles")(sample_styles)
 app.command()(timelapse)
 app.command()(enhance)
+app.command()(lut)
 app.command()(styles)
 app.command()(info)
 app.command("convert-weights")(convert_weights)
@@ -36,13 +36,3 @@ app.command("train-enhancer")(train_enhancer)
 app.command("train-classifier")(train_classifier)
 app.command()(evaluate)
 app.command("evaluate-paired")(evaluate_paired)
-
-
-def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
-    raise KeyboardInterrupt
-
-
-def main() -> None:
-    """Entry point: SIGTERM stops a batch like Ctrl-C (no partial files, a summary)."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    app()

@@ -28,6 +28,7 @@ from rich.progress import (
 )
 
 from hidt_cli.cli.options import FileOptions, ModelOptions, StyleOptions
+from hidt_cli.io.formats import DEEP_BITS, format_for_path
 from hidt_cli.io.images import (
     DEFAULT_MAX_PIXELS,
     SUPPORTED_OUTPUT_FORMATS,
@@ -37,10 +38,13 @@ from hidt_cli.io.images import (
     read_image,
 )
 from hidt_cli.io.output import OutputSettings
+from hidt_cli.io.paths import VIDEO_SUFFIXES
 from hidt_cli.io.video import VideoError
 from hidt_cli.model import HiDT, load
+from hidt_cli.plan import PlannedStyle
+from hidt_cli.recipes import code_label, code_text, short_hash
 from hidt_cli.render import check_inference_size
-from hidt_cli.styles import StyleError, sample_prior
+from hidt_cli.styles import StyleError, check_random_count, check_seed, sample_prior
 from hidt_cli.weights import WeightsError
 
 # Exit codes (documented in README).
@@ -112,18 +116,26 @@ def read_photo(path: Path, quiet: bool) -> LoadedImage:
 
 
 def check_format(fmt: str | None) -> str | None:
-    """--format normalised (jpeg → jpg), or a usage error before any work."""
+    """--format normalised (jpeg → jpg, tif → tiff, heif → heic), or a usage error before
+    any work."""
     if fmt is None:
         return None
-    fmt = fmt.lower().replace("jpeg", "jpg")
-    if fmt not in SUPPORTED_OUTPUT_FORMATS:
+    try:
+        return format_for_path(f"name.{fmt.lower().lstrip('.')}")
+    except ValueError:
         fail(f"--format {fmt}: use one of {', '.join(SUPPORTED_OUTPUT_FORMATS)}")
-    return fmt
 
 
 def output_settings(files: FileOptions, default_fmt: str | None = None) -> OutputSettings:
     """What the writer needs of the output options, checked before any work."""
-    return OutputSettings(check_format(files.fmt) or default_fmt, files.quality, files.overwrite)
+    fmt = check_format(files.fmt) or default_fmt
+    if files.bit_depth not in (None, 8, 16):
+        fail(f"--bit-depth {files.bit_depth}: use 8 or 16")
+    if files.bit_depth == 16 and fmt is not None and fmt not in DEEP_BITS:
+        fail(f"--bit-depth 16: {fmt} holds 8 bits; use --format png, tiff, heic or avif")
+    return OutputSettings(
+        fmt, files.quality, files.overwrite, files.bit_depth, files.strip_metadata
+    )
 
 
 def refuse_existing(paths: list[Path], overwrite: bool) -> None:
@@ -149,10 +161,33 @@ def load_model(options: ModelOptions, *, enhancer_for: str | None = None) -> HiD
 
 @dataclass
 class StyleChoice:
-    """The style(s) a command applies, each with the name its outputs are suffixed with."""
+    """The style(s) a command applies, each with the name its outputs are labelled with and
+    how recipes name it (plan.PlannedStyle)."""
 
     codes: torch.Tensor  # K×style_dim
-    labels: list[str]
+    styles: list[PlannedStyle]
+
+    @property
+    def labels(self) -> list[str]:
+        return [style.label for style in self.styles]
+
+
+def check_style_request(
+    options: StyleOptions, *, random: int | None = None, seed: int | None = None
+) -> None:
+    """The style options' usage errors, found before any file is read or model loaded."""
+    try:
+        if random is not None:
+            check_random_count(random)
+        if seed is not None:
+            check_seed(seed)
+    except StyleError as exc:
+        fail(str(exc))
+    if options.style is not None and options.style.suffix.lower() in VIDEO_SUFFIXES:
+        fail(
+            f"{options.style}: --style takes a photo; to follow a video's light frame by frame, "
+            f"give it as --guide {options.style}"
+        )
 
 
 def choose_style(
@@ -181,15 +216,29 @@ def choose_style(
         return None
     styles = model.styles(inference_size)
     if options.style is not None:
-        return StyleChoice(styles.image(options.style, max_pixels), [options.style.stem])
+        return _image_style(options.style, styles.image(options.style, max_pixels))
     if options.preset is not None:
-        return StyleChoice(styles.preset(options.preset), [options.preset])
+        code = styles.preset(options.preset)
+        planned = PlannedStyle(options.preset, f"{options.preset}:{code_text(code)}")
+        return StyleChoice(code, [planned])
     if options.style_code is not None:
-        return StyleChoice(styles.code(options.style_code), ["style"])
-    if random < 1:
-        fail("--random needs at least 1 style")
-    codes = sample_prior(random, seed, model.style_dim)
-    return StyleChoice(codes, [f"random{i}" for i in range(random)])
+        codes = styles.code(options.style_code)
+    else:
+        codes = sample_prior(random, seed, model.style_dim)
+    return StyleChoice(codes, [PlannedStyle(code_label(c), code_text(c)) for c in codes])
+
+
+def _image_style(path: Path, code: torch.Tensor) -> StyleChoice:
+    """A style image's outputs are named after it (<stem>_<style stem>), or after it and its
+    content when an output of that name came from another image of the same name."""
+    named = f"{path.stem}-{short_hash(path)}"
+    return StyleChoice(code, [PlannedStyle(path.stem, f"{named}:{code_text(code)}", named)])
+
+
+def guide_style(path: Path) -> PlannedStyle:
+    """A guide video's outputs: named after it, recorded by its content."""
+    named = f"{path.stem}-{short_hash(path)}"
+    return PlannedStyle(path.stem, f"guide {named}", named)
 
 
 def progress(quiet: bool, transient: bool = False) -> Progress:

@@ -16,6 +16,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from hidt_cli.io.formats import SUPPORTED_OUTPUT_FORMATS
 from hidt_cli.io.video import DEFAULT_CRF
 from hidt_cli.render import RenderSpec
 
@@ -177,10 +178,33 @@ Guide = Annotated[
 ]
 Format = Annotated[
     str | None,
-    _option("--format", "-f", help="jpg, png or webp; default: the input's.", panel="Output"),
+    _option(
+        "--format",
+        "-f",
+        help=f"{', '.join(SUPPORTED_OUTPUT_FORMATS)}; default: the input's (a RAW gives tiff).",
+        panel="Output",
+    ),
 ]
 Quality = Annotated[
-    int, _option("--quality", help="JPEG/WebP quality.", panel="Output", min=1, max=100)
+    int,
+    _option("--quality", help="JPEG/WebP/AVIF/HEIC quality.", panel="Output", min=1, max=100),
+]
+BitDepth = Annotated[
+    int | None,
+    _option(
+        "--bit-depth",
+        help="8 or 16 bits per channel; default: the input's where the format holds it "
+        "(16 in png and tiff, 10 in heic and avif).",
+        panel="Output",
+    ),
+]
+StripMetadata = Annotated[
+    bool,
+    _option(
+        "--strip-metadata",
+        help="Leave out EXIF and XMP (camera, date, GPS) for sharing; the colour profile stays.",
+        panel="Output",
+    ),
 ]
 Overwrite = Annotated[bool, _option("--overwrite", help="Replace existing outputs.")]
 OutputDir = Annotated[
@@ -261,6 +285,8 @@ class FileOptions:
 
     fmt: Format = None
     quality: Quality = 95
+    bit_depth: BitDepth = None
+    strip_metadata: StripMetadata = False
     overwrite: Overwrite = False
 
 

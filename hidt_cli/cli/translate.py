@@ -3,6 +3,7 @@ convert.py, videos through the clip path (cli/video.py) — planned up front (pl
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -27,9 +28,11 @@ from hidt_cli.cli.options import (
 from hidt_cli.clips import ClipOutput
 from hidt_cli.convert import PhotoWork, convert_photos
 from hidt_cli.io.images import DEFAULT_MAX_PIXELS
+from hidt_cli.io.output import OutputSettings
 from hidt_cli.io.paths import expand_inputs
+from hidt_cli.model import HiDT
 from hidt_cli.outcomes import Outcome
-from hidt_cli.plan import already_done, earlier_results, plan_jobs
+from hidt_cli.plan import Naming, Settings, already_done, earlier_results, plan_jobs
 from hidt_cli.render import batch_size
 
 
@@ -141,9 +144,7 @@ def convert(request: Request, on_progress=None) -> tuple[BatchReport, bool]:
     """The whole conversion for one process: plan, skip what exists, take this process's
     slice, translate. Returns the report and whether it was interrupted."""
     r = request
-    output = common.output_settings(r.files)
-    if r.destination.output is not None and r.destination.output_dir is not None:
-        fail("give either --output or --output-dir, not both")
+    output = _check_request(r)
     items, problems = expand_inputs(
         r.inputs, recursive=r.batch.recursive, exclude=r.destination.output_dir
     )
@@ -168,8 +169,8 @@ def convert(request: Request, on_progress=None) -> tuple[BatchReport, bool]:
     if r.guide is not None and choice is not None:
         fail("give either --guide or another style option, not both")
     report = BatchReport()
-    labels = [r.guide.stem] if choice is None else choice.labels  # clip_<guide>.mp4
-    jobs = _plan(r, items, problems, labels, output.fmt, output.overwrite, report)
+    styles = [common.guide_style(r.guide)] if choice is None else choice.styles
+    jobs = _plan(r, items, problems, styles, _settings(r, model, output), output, report)
     codes = None if choice is None else choice.codes
     try:
         _run(r, model, jobs, codes, output, report, on_progress or (lambda n: None))
@@ -178,29 +179,56 @@ def convert(request: Request, on_progress=None) -> tuple[BatchReport, bool]:
     return report, False
 
 
-def _plan(r: Request, items, problems, labels, fmt, overwrite, report: BatchReport) -> list:
+def _check_request(r: Request) -> OutputSettings:
+    """Usage errors found before any file is read or model loaded; the output settings."""
+    output = common.output_settings(r.files)
+    where = r.destination
+    if where.output is not None and where.output_dir is not None:
+        fail("give either --output or --output-dir, not both")
+    if where.output_dir is not None and where.output_dir.exists() and not where.output_dir.is_dir():
+        fail(f"{where.output_dir}: --output-dir names a file, not a folder")
+    if where.suffix is not None and (
+        {"/", "\\", os.sep} & set(where.suffix) or ".." in where.suffix
+    ):
+        fail(f"--suffix {where.suffix!r}: a suffix is part of a file name: no '/', '\\' or '..'")
+    common.check_style_request(r.style, random=r.random, seed=r.seed)
+    return output
+
+
+def _settings(r: Request, model: HiDT, output: OutputSettings) -> Settings:
+    """What every output's recipe shares: render and file settings and the weights."""
+    render = r.render
+    weights = model.info.generator.sha256[:16] if model.info else "unknown"
+    if render.hires and model.info and model.info.enhancer:
+        weights += f"+{model.info.enhancer.sha256[:16]}"
+    return Settings(
+        render=f"hires={render.hires:d} size={r.model.inference_size} "
+        f"native={render.native_size:d} plain={render.plain_resize:d}",
+        weights=weights,
+        photo_output=f"{{format}} quality={output.quality} depth={output.bit_depth} "
+        f"strip={output.strip_metadata:d}",
+        clip_output=f"mp4 crf={r.video.crf} codec={r.video.video_codec}",
+    )
+
+
+def _plan(r: Request, items, problems, styles, settings, output, report: BatchReport) -> list:
     """This process's jobs still to do; the others reported (failed to name, skipped)."""
     shard = shards.this_process_slice(r.batch.shard)
     if shard is None or shard[0] == 0:  # one slice reports the inputs that matched nothing
         for problem in problems:
             report.add(Outcome(problem.split(":")[0], "failed", error=problem))
     where = r.destination
-    jobs = plan_jobs(
-        items,
-        labels,
-        output=where.output,
-        output_dir=where.output_dir,
-        suffix=where.suffix,
-        fmt=fmt,
-        report=report.add,
-    )
-    jobs, dropped = earlier_results(jobs)
+    naming = Naming(where.output, where.output_dir, where.suffix, output.fmt)
+    jobs, dropped = earlier_results(plan_jobs(items, styles, settings, naming, report.add))
     for job in dropped:
-        common.note(f"{job.item.path}: not translated: it is another input's output", r.quiet)
+        common.note(f"{job.item.path}: not translated: it is an output of hidt", r.quiet)
     pending = []
     for job in shards.take(jobs, shard):
-        if not _to_stdout(r) and already_done(job, overwrite):
+        done = False if _to_stdout(r) else already_done(job, output.overwrite)
+        if done is True:
             report.add(Outcome(str(job.item.path), "skipped", [str(p) for p in job.outputs]))
+        elif done:
+            report.add(Outcome(str(job.item.path), "failed", error=done))
         else:
             pending.append(job)
     return pending
@@ -220,22 +248,14 @@ def _run(r: Request, model, jobs, codes, output, report: BatchReport, advance) -
                 bar.advance(task, n)
                 advance(n)
 
-            note = lambda line: common.note(line, r.quiet)  # noqa: E731
+            def note(line: str) -> None:
+                common.note(line, r.quiet)
+
             convert_photos(model, photos, work, report.add, note=note, advance=done)
     clips = [job for job in jobs if job.item.is_video]
     clip_output = ClipOutput(r.video.crf, r.video.video_codec, output.overwrite, r.batch.max_pixels)
-    video.convert_clips(
-        model,
-        clips,
-        codes,
-        r.guide,
-        spec,
-        clip_output,
-        frames,
-        report.add,
-        quiet=r.quiet,
-        advance=advance,
-    )
+    work = video.ClipWork(spec, clip_output, frames, r.quiet)
+    video.convert_clips(model, clips, codes, r.guide, work, report.add, advance)
 
 
 def _to_stdout(r: Request) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -13,11 +14,13 @@ from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
 from hidt_cli.clips import ClipOutput, fixed_style, translate_clip
 from hidt_cli.guide import Clock, GuideStyles, guide_styles
+from hidt_cli.io.errors import OutputExistsError
 from hidt_cli.io.paths import InputItem
 from hidt_cli.io.video import EncoderNotFoundError, VideoError, probe_video
 from hidt_cli.model import HiDT
 from hidt_cli.outcomes import Outcome, Report, one_line
 from hidt_cli.plan import Job
+from hidt_cli.recipes import recorded
 from hidt_cli.render import RenderSpec
 
 GUIDE_SMOOTHING = 2.0
@@ -48,36 +51,49 @@ def check_video_options(
         fail(f"{output}: a video is written as an MP4; give the output the .mp4 extension")
 
 
+@dataclass(frozen=True)
+class ClipWork:
+    """What every clip of a batch is translated with."""
+
+    spec: RenderSpec
+    output: ClipOutput
+    batch: int
+    quiet: bool
+
+
 def convert_clips(
     model: HiDT,
     jobs: Sequence[Job],
     codes: torch.Tensor | None,
     guide: Path | None,
-    spec: RenderSpec,
-    output: ClipOutput,
-    batch: int,
+    work: ClipWork,
     report: Report,
-    *,
-    quiet: bool,
     advance: Callable[[int], None] = lambda n: None,
 ) -> None:
     """Translate each clip into each of its outputs (the k-th in the k-th code, or all in
-    step with the guide); a clip that fails is reported and the next one goes on. A missing
-    encoder stops the command (exit 4): no clip could be written."""
+    step with the guide); a clip that fails is reported and the next one goes on, and an
+    output another run finished meanwhile the same way counts as done. A missing encoder
+    stops the command (exit 4): no clip could be written."""
     if not jobs:
         return
-    guided = _read_guide(model, guide, spec.inference_size, quiet) if guide else None
+    guided = _read_guide(model, guide, work.spec.inference_size, work.quiet) if guide else None
     for job in jobs:
-        path = job.item.path
+        path, made = job.item.path, 0
         try:
-            for k, target in enumerate(job.outputs):
-                _one_clip(model, path, target, _style(codes, k, guided), spec, output, batch, quiet)
+            for k, (target, recipe) in enumerate(zip(job.outputs, job.recipes, strict=True)):
+                try:
+                    _one_clip(model, path, target, _style(codes, k, guided), work, recipe)
+                    made += 1
+                except OutputExistsError:
+                    if recorded(target) != recipe:
+                        raise
         except EncoderNotFoundError as exc:
             fail(str(exc), common.EXIT_INPUT)
         except (VideoError, RuntimeError, ValueError) as exc:
             report(Outcome(str(path), "failed", error=one_line(exc, path)))
         else:
-            report(Outcome(str(path), "converted", [str(t) for t in job.outputs]))
+            status = "converted" if made else "skipped"
+            report(Outcome(str(path), status, [str(t) for t in job.outputs]))
         advance(1)
 
 
@@ -88,18 +104,19 @@ def _style(codes: torch.Tensor | None, k: int, guided: GuideStyles | None):
     return lambda reader: guided.follow(Clock(reader.info))
 
 
-def _one_clip(model, path, target, style, spec, output, batch, quiet) -> None:
+def _one_clip(model, path, target, style, work: ClipWork, recipe: str) -> None:
     """One clip into one output, with a bar in frames once both files are open."""
     with contextlib.ExitStack() as stack:
-        bar = _ClipBar(stack, path, target, quiet)
+        bar = _ClipBar(stack, path, target, work.quiet)
         written = translate_clip(
             model.renderer,
             path,
             target,
             style,
-            spec,
-            output,
-            batch=batch,
+            work.spec,
+            work.output,
+            batch=work.batch,
+            recipe=recipe,
             on_start=bar.start,
             on_frame=bar.advance,
         )

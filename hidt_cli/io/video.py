@@ -59,6 +59,10 @@ _LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG
 _SD_HEIGHT = 576
 
 
+_RECIPE_TAG, _RECIPE_MARK = "comment", "hidt recipe: "
+"""Where a clip records how it was made: MP4's comment tag, which players show as text."""
+
+
 class VideoError(PathError):
     """A video that cannot be read or written."""
 
@@ -261,6 +265,16 @@ def _arrays(reader: VideoReader, frames: Iterator[Frame]) -> Iterator[np.ndarray
             yield frame.rgb
 
 
+def read_video_recipe(path: str | os.PathLike[str]) -> str | None:
+    """The recipe VideoWriter recorded in a clip (from its header; None when it has none)."""
+    try:
+        with av.open(os.fspath(path)) as container:
+            tag = container.metadata.get(_RECIPE_TAG, "")
+    except (OSError, av.FFmpegError):
+        return None
+    return tag[len(_RECIPE_MARK) :] if tag.startswith(_RECIPE_MARK) else None
+
+
 def h264_encoders() -> list[str]:
     """The H.264 encoders in PyAV's FFmpeg (hardware ones need their device to open)."""
     names = set()
@@ -300,6 +314,7 @@ class VideoWriter:
         rotation: int = 0,
         audio_from: str | os.PathLike[str] | None = None,
         background: bool = True,
+        recipe: str | None = None,
     ) -> None:
         _check_settings(fps, size, crf, rotation)
         self.path = Path(path)
@@ -321,6 +336,8 @@ class VideoWriter:
         self._encoder: Behind[None] | None = None
         self._temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp.mp4")
         self._container = self._open_output()
+        if recipe is not None:  # how the clip was made, read back by read_video_recipe
+            self._container.metadata[_RECIPE_TAG] = f"{_RECIPE_MARK}{recipe}"
         try:
             self._stream = self._add_video(crf, preset)
             if audio_from is not None:

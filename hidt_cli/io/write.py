@@ -110,7 +110,7 @@ def write_image(
         )
     except (OSError, ValueError, cv2.error) as exc:  # encoder limits, e.g. WebP's 16383 pixels
         raise ImageError(target, f"cannot encode as {fmt.upper()}: {exc}") from exc
-    _write_atomic(target, data, overwrite)
+    write_atomic(target, data, overwrite)
 
 
 def fit_alpha(alpha: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -249,7 +249,9 @@ _ENCODERS: dict[str, Callable[[np.ndarray, np.ndarray | None, int, OutputMetadat
 }
 
 
-def _write_atomic(target: Path, data: bytes, overwrite: bool) -> None:
+def write_atomic(target: Path, data: bytes, overwrite: bool) -> None:
+    """Bytes under a temporary name in the target's folder, published when complete (never
+    over a file that appeared meanwhile unless `overwrite`): the one way files are written."""
     temp: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
