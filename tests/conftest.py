@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import settings
-from PIL import Image
+from PIL import Image, ImageCms
 from typer.testing import CliRunner
 
 from hidt_cli.cli.app import app
@@ -110,3 +110,13 @@ def shared() -> Path:
     if not (SHARED / "parity" / "fixtures.npz").is_file():
         pytest.skip(f"shared data not found at {SHARED} (parity fixtures and photos live there)")
     return SHARED
+
+
+ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def rgba_photo(path: Path, seed: int = 0) -> Path:
+    """A 96×64 PNG with a gradient alpha channel and an embedded sRGB profile."""
+    alpha = np.tile(np.linspace(0, 255, 96).astype(np.uint8), (64, 1))
+    Image.fromarray(np.dstack([make_photo(seed=seed), alpha]), "RGBA").save(path, icc_profile=ICC)
+    return path

@@ -13,7 +13,7 @@ from PIL import Image
 
 from hidt_cli.recipes import code_label
 from hidt_cli.styles import sample_prior
-from tests.conftest import make_photo, run_translate
+from tests.conftest import ICC, make_photo, rgba_photo, run_translate
 
 run = run_translate
 
@@ -78,9 +78,9 @@ def test_recursive_keeps_the_layout_and_reruns_skip_existing(tiny_weights, tmp_p
     assert forced.exit_code == 0 and "2 converted" in forced.stderr
 
 
-def test_stdin_to_stdout(tiny_weights):
-    buffer = io.BytesIO()
-    Image.fromarray(make_photo()).save(buffer, format="PNG")
+def test_stdin_to_stdout(tiny_weights, tmp_path):
+    """Through the one writer: the photo's alpha and colour profile come out on stdout too."""
+    photo = rgba_photo(tmp_path / "in.png")
     result = run(
         tiny_weights,
         "-",
@@ -91,11 +91,12 @@ def test_stdin_to_stdout(tiny_weights):
         "--format",
         "png",
         "--quiet",
-        input=buffer.getvalue(),
+        input=photo.read_bytes(),
     )
     assert result.exit_code == 0, result.stderr
     with Image.open(io.BytesIO(result.stdout_bytes)) as im:
         assert im.size == (96, 64) and im.format == "PNG"
+        assert im.mode == "RGBA" and im.info.get("icc_profile") == ICC
 
 
 def test_style_image_random_styles_and_seed(tiny_weights, photo, tmp_path):

@@ -1,27 +1,18 @@
 """Every command writes through the one writer: an RGBA PNG with an ICC profile keeps both
-in translate's, swap's, sample-styles', enhance's and the timelapse strip's outputs."""
+in translate's, swap's, sample-styles', enhance's and the timelapse strip's outputs (and on
+stdout: tests/test_cli_translate.py)."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 from typer.testing import CliRunner
 
 from hidt_cli.cli.app import app
-from tests.conftest import make_photo
-
-ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
-def rgba_photo(path: Path, seed: int = 0) -> Path:
-    """A PNG with a gradient alpha channel and an embedded sRGB profile."""
-    alpha = np.tile(np.linspace(0, 255, 96).astype(np.uint8), (64, 1))
-    Image.fromarray(np.dstack([make_photo(seed=seed), alpha]), "RGBA").save(path, icc_profile=ICC)
-    return path
+from tests.conftest import ICC, rgba_photo
 
 
 def run(tiny_weights: Path, *args: object):
@@ -82,30 +73,3 @@ def test_timelapse_strip_keeps_alpha_and_profile(tiny_weights, photos, tmp_path)
         "--strip",
     )
     assert_kept(tmp_path / "lapse_strip.png")
-
-
-def test_stdout_is_the_same_writer(tiny_weights, photos):
-    result = CliRunner().invoke(
-        app,
-        [
-            "translate",
-            "-",
-            "--preset",
-            "night",
-            "-o",
-            "-",
-            "--format",
-            "png",
-            "--weights",
-            str(tiny_weights),
-            "--device",
-            "cpu",
-            "--inference-size",
-            "32",
-            "--quiet",
-        ],
-        input=photos[0].read_bytes(),
-    )
-    assert result.exit_code == 0, result.output
-    image = Image.open(io.BytesIO(result.stdout_bytes))
-    assert image.mode == "RGBA" and image.info.get("icc_profile") == ICC

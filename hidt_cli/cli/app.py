@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from hidt_cli.cli.classifier import train_classifier
 from hidt_cli.cli.enhance import enhance
-from hidt_cli.cli.evaluate import evaluate, evaluate_paired, train_classifier
+from hidt_cli.cli.evaluate import evaluate, evaluate_paired
 from hidt_cli.cli.lut import lut
 from hidt_cli.cli.sample_styles import sample_styles
 from hidt_cli.cli.swap import swap

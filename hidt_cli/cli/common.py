@@ -27,17 +27,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from hidt_cli.cli.options import FileOptions, ModelOptions, StyleOptions
-from hidt_cli.io.formats import DEEP_BITS, format_for_path
+from hidt_cli.cli.options import ModelOptions, StyleOptions
 from hidt_cli.io.images import (
     DEFAULT_MAX_PIXELS,
-    SUPPORTED_OUTPUT_FORMATS,
     ImageError,
     LoadedImage,
     OutputExistsError,
     read_image,
 )
-from hidt_cli.io.output import OutputSettings
 from hidt_cli.io.paths import VIDEO_SUFFIXES
 from hidt_cli.io.video import VideoError
 from hidt_cli.model import HiDT, load
@@ -115,29 +112,6 @@ def read_photo(path: Path, quiet: bool) -> LoadedImage:
     return loaded
 
 
-def check_format(fmt: str | None) -> str | None:
-    """--format normalised (jpeg → jpg, tif → tiff, heif → heic), or a usage error before
-    any work."""
-    if fmt is None:
-        return None
-    try:
-        return format_for_path(f"name.{fmt.lower().lstrip('.')}")
-    except ValueError:
-        fail(f"--format {fmt}: use one of {', '.join(SUPPORTED_OUTPUT_FORMATS)}")
-
-
-def output_settings(files: FileOptions, default_fmt: str | None = None) -> OutputSettings:
-    """What the writer needs of the output options, checked before any work."""
-    fmt = check_format(files.fmt) or default_fmt
-    if files.bit_depth not in (None, 8, 16):
-        fail(f"--bit-depth {files.bit_depth}: use 8 or 16")
-    if files.bit_depth == 16 and fmt is not None and fmt not in DEEP_BITS:
-        fail(f"--bit-depth 16: {fmt} holds 8 bits; use --format png, tiff, heic or avif")
-    return OutputSettings(
-        fmt, files.quality, files.overwrite, files.bit_depth, files.strip_metadata
-    )
-
-
 def refuse_existing(paths: list[Path], overwrite: bool) -> None:
     """Refuse before the work rather than after it, so nothing is half done."""
     for path in paths:
@@ -201,13 +175,7 @@ def choose_style(
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> StyleChoice | None:
     """Exactly one of --style, --preset, --style-code, --random → the style codes to apply."""
-    named = (
-        ("--style", options.style),
-        ("--preset", options.preset),
-        ("--style-code", options.style_code),
-        ("--random", random),
-    )
-    given = [name for name, value in named if value is not None]
+    given = options.given(random)
     if len(given) > 1:
         fail(f"give only one of {', '.join(given)}")
     if not given:

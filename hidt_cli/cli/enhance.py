@@ -15,12 +15,12 @@ from hidt_cli import sheets
 from hidt_cli.baselines import Method, render_method
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
+from hidt_cli.cli.grouping import grouped
 from hidt_cli.cli.options import (
     FileOptions,
     ModelOptions,
     ReportOptions,
     StyleOptions,
-    grouped,
 )
 from hidt_cli.io.images import format_for_path
 from hidt_cli.io.output import save_result, sheet_cell, source_pixels
@@ -57,7 +57,7 @@ def enhance(
     """Render a photo at high resolution (with its own style unless one is given); --format
     defaults to the input's (png for --compare)."""
     with common.reported_errors(report.debug):
-        settings = common.output_settings(files, default_fmt="png" if compare else None)
+        settings = files.settings(default_fmt="png" if compare else None)
         if output is not None and output_dir is not None:
             fail("give either --output or --output-dir, not both")
         target = _target(source, output, output_dir, method, compare, settings.fmt)

@@ -11,7 +11,8 @@ import typer
 
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
-from hidt_cli.cli.options import ModelOptions, Overwrite, ReportOptions, StyleOptions, grouped
+from hidt_cli.cli.grouping import grouped
+from hidt_cli.cli.options import ModelOptions, Overwrite, ReportOptions, StyleOptions
 from hidt_cli.io.output import source_pixels
 from hidt_cli.lut import fit_lut, write_cube, write_hald
 from hidt_cli.ranges import photo_tensor

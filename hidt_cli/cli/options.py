@@ -1,88 +1,19 @@
 """Command-line options, each declared once: single options as typed aliases, and the groups
-that several commands share (model, render, style, output files, report) as dataclasses.
-A command takes a group as one parameter; `@grouped` spreads the group's fields into the
-command's signature for Typer and gathers them back into the dataclass for the command."""
+that several commands share (model, render, style, output files, report) as dataclasses,
+which a command takes as one parameter each (see grouping.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import inspect
-import typing
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
-from hidt_cli.io.formats import SUPPORTED_OUTPUT_FORMATS
+from hidt_cli.io.formats import DEEP_BITS, SUPPORTED_OUTPUT_FORMATS, format_for_path
+from hidt_cli.io.output import OutputSettings
 from hidt_cli.io.video import DEFAULT_CRF
 from hidt_cli.render import RenderSpec
-
-F = TypeVar("F", bound=Callable[..., None])
-
-
-def grouped(command: F) -> F:
-    """Let `command` take option groups (dataclasses whose fields are Typer options, or other
-    groups) as parameters: Typer sees the fields as options, the command the dataclasses."""
-    hints = typing.get_type_hints(command, include_extras=True)
-    parameters, groups = [], {}
-    for parameter in inspect.signature(command).parameters.values():
-        kind = hints.get(parameter.name)
-        if _is_group(kind):
-            groups[parameter.name] = kind
-            parameters += _spread(kind)
-        else:
-            # keyword-only, so that any order is valid: Typer passes every option by name
-            parameters.append(parameter.replace(annotation=kind, kind=_KEYWORD))
-
-    @functools.wraps(command)
-    def wrapper(**options):
-        for name, kind in groups.items():
-            options[name] = _gather(kind, options)
-        return command(**options)
-
-    wrapper.__signature__ = inspect.Signature(parameters)
-    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-    del wrapper.__wrapped__  # Typer must read the spread signature, not the command's
-    return wrapper  # type: ignore[return-value]
-
-
-_KEYWORD = inspect.Parameter.KEYWORD_ONLY
-
-
-def _is_group(kind: object) -> bool:
-    return isinstance(kind, type) and dataclasses.is_dataclass(kind)
-
-
-def _spread(group: type) -> list[inspect.Parameter]:
-    """A group's options as parameters, the options of groups within it included."""
-    hints = typing.get_type_hints(group, include_extras=True)
-    parameters = []
-    for field in dataclasses.fields(group):
-        if _is_group(hints[field.name]):
-            parameters += _spread(hints[field.name])
-        else:
-            parameters.append(
-                inspect.Parameter(field.name, _KEYWORD, default=field.default).replace(
-                    annotation=hints[field.name]
-                )
-            )
-    return parameters
-
-
-def _gather(group: type, options: dict) -> object:
-    """The group's dataclass made from (and taking out of) the parsed options."""
-    hints = typing.get_type_hints(group, include_extras=True)
-    values = {
-        field.name: _gather(hints[field.name], options)
-        if _is_group(hints[field.name])
-        else options.pop(field.name)
-        for field in dataclasses.fields(group)
-    }
-    return group(**values)
-
 
 # ------------------------------------------------------------------ single options
 
@@ -278,6 +209,16 @@ class StyleOptions:
     preset: Preset = None
     style_code: StyleCode = None
 
+    def given(self, random: int | None = None) -> list[str]:
+        """The style options given (with the command's --random, where it has one)."""
+        named = {
+            "--style": self.style,
+            "--preset": self.preset,
+            "--style-code": self.style_code,
+            "--random": random,
+        }
+        return [name for name, value in named.items() if value is not None]
+
 
 @dataclass(frozen=True)
 class FileOptions:
@@ -288,6 +229,27 @@ class FileOptions:
     bit_depth: BitDepth = None
     strip_metadata: StripMetadata = False
     overwrite: Overwrite = False
+
+    def settings(self, default_fmt: str | None = None) -> OutputSettings:
+        """What the writer needs of these options; ValueError (a usage error) for a format or
+        depth that cannot be, before any work."""
+        fmt = default_fmt
+        if self.fmt is not None:
+            try:  # jpeg → jpg, tif → tiff, heif → heic
+                fmt = format_for_path(f"name.{self.fmt.lower().lstrip('.')}")
+            except ValueError:
+                raise ValueError(
+                    f"--format {self.fmt}: use one of {', '.join(SUPPORTED_OUTPUT_FORMATS)}"
+                ) from None
+        if self.bit_depth not in (None, 8, 16):
+            raise ValueError(f"--bit-depth {self.bit_depth}: use 8 or 16")
+        if self.bit_depth == 16 and fmt is not None and fmt not in DEEP_BITS:
+            raise ValueError(
+                f"--bit-depth 16: {fmt} holds 8 bits; use --format png, tiff, heic or avif"
+            )
+        return OutputSettings(
+            fmt, self.quality, self.overwrite, self.bit_depth, self.strip_metadata
+        )
 
 
 @dataclass(frozen=True)

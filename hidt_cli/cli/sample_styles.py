@@ -14,11 +14,11 @@ from rich.table import Table
 
 from hidt_cli import sheets
 from hidt_cli.cli import common
+from hidt_cli.cli.grouping import grouped
 from hidt_cli.cli.options import (
     OutputDir,
     RenderJob,
     Seed,
-    grouped,
 )
 from hidt_cli.io.images import LoadedImage
 from hidt_cli.io.output import save_result, sheet_cell, source_pixels
@@ -49,7 +49,7 @@ def sample_styles(
     """Render a photo with N style codes from the prior (<stem>_prior<i>) and a contact sheet."""
     report = job.report
     with common.reported_errors(report.debug):
-        settings = common.output_settings(job.files)
+        settings = job.files.settings()
         outputs, sheet = _plan(input, output_dir, count, settings.fmt, no_sheet)
         common.refuse_existing([*outputs, *([sheet] if sheet else [])], settings.overwrite)
         photo = common.read_photo(input, report.quiet)

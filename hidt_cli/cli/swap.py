@@ -15,9 +15,9 @@ import typer
 from hidt_cli import sheets
 from hidt_cli.cli import common
 from hidt_cli.cli.common import EXIT_INPUT, fail
+from hidt_cli.cli.grouping import grouped
 from hidt_cli.cli.options import (
     RenderJob,
-    grouped,
 )
 from hidt_cli.io.images import LoadedImage, format_for_path
 from hidt_cli.io.output import OutputSettings, save_result, sheet_cell, source_pixels
@@ -65,7 +65,7 @@ def swap(
     N×N grid with each photo's content in every photo's style."""
     report = job.report
     with common.reported_errors(report.debug):
-        settings = common.output_settings(job.files)
+        settings = job.files.settings()
         items = _items(inputs)
         plan = _plan(items, output_dir or Path("."), output, grid, settings.fmt)
         common.refuse_existing(plan.outputs, settings.overwrite)

@@ -14,12 +14,12 @@ import typer
 from hidt_cli import sheets
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
+from hidt_cli.cli.grouping import grouped
 from hidt_cli.cli.options import (
     ModelOptions,
     Overwrite,
     RenderOptions,
     ReportOptions,
-    grouped,
 )
 from hidt_cli.concurrency import one_thread_per_worker
 from hidt_cli.guide import guide_codes

@@ -13,7 +13,8 @@ import typer
 
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
-from hidt_cli.cli.options import Debug, Device, Fp32, Quiet, grouped
+from hidt_cli.cli.grouping import grouped
+from hidt_cli.cli.options import Debug, Device, Fp32, Quiet
 from hidt_cli.train.config import EnhancerTrainConfig, Phase, TranslatorTrainConfig, from_dict
 from hidt_cli.train.enhancer import EnhancerTrainer
 from hidt_cli.train.runtime import Checkpoint, setup_runtime

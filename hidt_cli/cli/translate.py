@@ -13,6 +13,7 @@ import typer
 from hidt_cli.cli import common, shards, video
 from hidt_cli.cli.batch import BatchReport
 from hidt_cli.cli.common import fail
+from hidt_cli.cli.grouping import grouped
 from hidt_cli.cli.options import (
     FileOptions,
     Guide,
@@ -23,7 +24,6 @@ from hidt_cli.cli.options import (
     Seed,
     StyleOptions,
     VideoOptions,
-    grouped,
 )
 from hidt_cli.clips import ClipOutput
 from hidt_cli.convert import PhotoWork, convert_photos
@@ -181,7 +181,7 @@ def convert(request: Request, on_progress=None) -> tuple[BatchReport, bool]:
 
 def _check_request(r: Request) -> OutputSettings:
     """Usage errors found before any file is read or model loaded; the output settings."""
-    output = common.output_settings(r.files)
+    output = r.files.settings()
     where = r.destination
     if where.output is not None and where.output_dir is not None:
         fail("give either --output or --output-dir, not both")

@@ -16,7 +16,8 @@ import hidt_cli
 from hidt_cli import weights as weights_io
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
-from hidt_cli.cli.options import AsJson, Debug, ModelOptions, Overwrite, Weights, grouped
+from hidt_cli.cli.grouping import grouped
+from hidt_cli.cli.options import AsJson, Debug, ModelOptions, Overwrite, Weights
 from hidt_cli.model import HiDT
 from hidt_cli.sheets import format_code
 

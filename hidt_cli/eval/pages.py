@@ -40,39 +40,7 @@ def evaluation_page(
         report.table(
             ["style photo's class", "hit rate"], list(evaluation.hit_rate_by_style_class.items())
         )
-    if evaluation.swap_rows:
-        report.heading("Swap grid")
-        header = [None, *evaluation.style_thumbs]
-        captions = ["content \\ style"] + [
-            f"{n} ({c})" for n, c in zip(style_names, evaluation.style_classes, strict=True)
-        ]
-        picture = grid_picture(
-            [header, *evaluation.swap_rows], [captions, *evaluation.swap_captions], cell_height
-        )
-        report.image(
-            "swap_grid.png",
-            picture,
-            "Rows: content photos; columns: style photos (top); captions: predicted class.",
-        )
-    if evaluation.prior_rows:
-        report.heading("Styles from the prior")
-        picture = grid_picture(evaluation.prior_rows, evaluation.prior_captions, cell_height)
-        report.image(
-            "prior_grid.png",
-            picture,
-            "Each photo with the same styles drawn from N(0, I); captions: code, predicted class.",
-        )
-    if evaluation.hires_rows:
-        report.heading("High resolution (reconstruction in the photo's own style)")
-        captions = [
-            ["photo", "bicubic from processing size", "16-crop enhancer", "detail transfer"]
-        ] * len(evaluation.hires_rows)
-        report.image(
-            "hires.png",
-            grid_picture(evaluation.hires_rows, captions, 2 * cell_height),
-            "The photo at 4× processing size, the medium reconstruction upsampled, G_enh's, "
-            "and the detail-transfer stage's.",
-        )
+    _grids(report, evaluation, style_names, cell_height)
     report.heading("Style codes")
     groups = [
         ("style photo", evaluation.style_codes, evaluation.style_classes),
@@ -106,6 +74,43 @@ def evaluation_page(
             "run": run,
         }
     )
+
+
+def _grids(report: Report, evaluation: Evaluation, style_names, cell_height: int) -> None:
+    """The report's pictures: the swap grid, the prior's styles, the high-resolution row."""
+    if evaluation.swap_rows:
+        report.heading("Swap grid")
+        header = [None, *evaluation.style_thumbs]
+        captions = ["content \\ style"] + [
+            f"{n} ({c})" for n, c in zip(style_names, evaluation.style_classes, strict=True)
+        ]
+        picture = grid_picture(
+            [header, *evaluation.swap_rows], [captions, *evaluation.swap_captions], cell_height
+        )
+        report.image(
+            "swap_grid.png",
+            picture,
+            "Rows: content photos; columns: style photos (top); captions: predicted class.",
+        )
+    if evaluation.prior_rows:
+        report.heading("Styles from the prior")
+        picture = grid_picture(evaluation.prior_rows, evaluation.prior_captions, cell_height)
+        report.image(
+            "prior_grid.png",
+            picture,
+            "Each photo with the same styles drawn from N(0, I); captions: code, predicted class.",
+        )
+    if evaluation.hires_rows:
+        report.heading("High resolution (reconstruction in the photo's own style)")
+        captions = [
+            ["photo", "bicubic from processing size", "16-crop enhancer", "detail transfer"]
+        ] * len(evaluation.hires_rows)
+        report.image(
+            "hires.png",
+            grid_picture(evaluation.hires_rows, captions, 2 * cell_height),
+            "The photo at 4× processing size, the medium reconstruction upsampled, G_enh's, "
+            "and the detail-transfer stage's.",
+        )
 
 
 def _photos(names, classes, codes) -> list[dict]:

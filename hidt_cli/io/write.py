@@ -80,34 +80,20 @@ def write_image(
     alpha: np.ndarray | None = None,
     *,
     fmt: str | None = None,
-    quality: int = 95,
-    metadata: ImageMetadata | None = None,
-    bit_depth: int | None = None,
-    strip_metadata: bool = False,
-    recipe: str | None = None,
-    icc_profile: bytes | None = None,
     overwrite: bool = False,
+    **encoding,
 ) -> None:
-    """encode_image (the format named by the suffix unless `fmt` is given), then write a
-    temporary file and rename it, so the final name never holds a partial image."""
+    """encode_image with `encoding`'s options (quality, metadata, bit_depth, strip_metadata,
+    recipe, icc_profile) in the format named by the suffix unless `fmt` is given, then a
+    temporary file published under the final name, so that it never holds a partial image."""
     target = Path(path)
     fmt = fmt or format_for_path(target)
     if not overwrite and os.path.lexists(target):
         raise ImageExistsError(target)
     # so that any ValueError left below comes from the encoder
-    _check_request(rgb, alpha, fmt, bit_depth, recipe)
+    _check_request(rgb, alpha, fmt, encoding.get("bit_depth"), encoding.get("recipe"))
     try:
-        data = encode_image(
-            rgb,
-            alpha,
-            fmt=fmt,
-            quality=quality,
-            metadata=metadata,
-            bit_depth=bit_depth,
-            strip_metadata=strip_metadata,
-            recipe=recipe,
-            icc_profile=icc_profile,
-        )
+        data = encode_image(rgb, alpha, fmt=fmt, **encoding)
     except (OSError, ValueError, cv2.error) as exc:  # encoder limits, e.g. WebP's 16383 pixels
         raise ImageError(target, f"cannot encode as {fmt.upper()}: {exc}") from exc
     write_atomic(target, data, overwrite)

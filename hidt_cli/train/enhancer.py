@@ -45,6 +45,7 @@ class EnhancerTrainer(Checkpointed):
     CHECKPOINT = "enhancer_checkpoint.pt"
     WEIGHTS = "enhancer.safetensors"
     NETWORK = "enhancer"
+    PARTS = ("enhancer", "dis", "opt_g", "opt_d")
 
     def __init__(
         self,
@@ -165,14 +166,6 @@ class EnhancerTrainer(Checkpointed):
             if self.step % cfg.checkpoint_every == 0:
                 self.save()
         self.save()
-
-    def parts(self) -> dict:
-        return {
-            "enhancer": self.enhancer,
-            "dis": self.dis,
-            "opt_g": self.opt_g,
-            "opt_d": self.opt_d,
-        }
 
     def export(self, path: Path) -> None:
         save_safetensors(path, self.enhancer, "enhancer", provenance=self.provenance(), half=True)

@@ -138,8 +138,11 @@ class Checkpointed:
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
 
+    PARTS: ClassVar[tuple[str, ...]]
+    """The attributes (networks and optimisers) whose state a checkpoint holds."""
+
     def parts(self) -> dict[str, Any]:
-        raise NotImplementedError
+        return {name: getattr(self, name) for name in self.PARTS}
 
     def export(self, path: Path) -> None:
         raise NotImplementedError

@@ -58,6 +58,7 @@ class TranslatorTrainer(Checkpointed):
     CHECKPOINT = "checkpoint.pt"
     WEIGHTS = "generator.safetensors"
     NETWORK = "generator"
+    PARTS = ("generator", "dis", "dis_cond", "opt_g", "opt_d")
 
     def __init__(
         self,
@@ -317,15 +318,6 @@ class TranslatorTrainer(Checkpointed):
         return self._on_device(batch["a"]), self._on_device(batch["b"])
 
     # ---------------------------------------------------------------- state
-
-    def parts(self) -> dict:
-        return {
-            "generator": self.generator,
-            "dis": self.dis,
-            "dis_cond": self.dis_cond,
-            "opt_g": self.opt_g,
-            "opt_d": self.opt_d,
-        }
 
     def extra_state(self) -> dict:
         pool = self.pool.codes if self.pool.codes is not None else torch.empty(0)
