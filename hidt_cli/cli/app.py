@@ -9,6 +9,7 @@ import typer
 from hidt_cli.cli.enhance import enhance
 from hidt_cli.cli.evaluate import evaluate, evaluate_paired, train_classifier
 from hidt_cli.cli.sample_styles import sample_styles
+from hidt_cli.cli.serve import serve
 from hidt_cli.cli.swap import swap
 from hidt_cli.cli.timelapse import timelapse
 from hidt_cli.cli.train import train, train_enhancer
@@ -36,6 +37,7 @@ app.command("train-enhancer")(train_enhancer)
 app.command("train-classifier")(train_classifier)
 app.command()(evaluate)
 app.command("evaluate-paired")(evaluate_paired)
+app.command()(serve)
 
 
 def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
