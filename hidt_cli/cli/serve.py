@@ -50,13 +50,13 @@ def serve(
 ) -> None:
     """Explore the styles of your photos in a local web page; export at full size."""
     with common.reported_errors(debug):
+        check_inference_size(inference_size)
+        if folder is not None and not folder.is_dir():
+            fail(f"{folder}: not a folder", common.EXIT_INPUT)
         try:
             from hidt_cli.serve import app
         except ImportError as exc:
             fail(f"hidt serve needs the serve extra: pip install -e '.[serve]' ({exc})")
-        check_inference_size(inference_size)
-        if folder is not None and not folder.is_dir():
-            fail(f"{folder}: not a folder", common.EXIT_INPUT)
         model = common.load_model(weights, enhancer, device, fp32)
         chosen = settings.ServeSettings(
             host=host,

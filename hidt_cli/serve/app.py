@@ -162,4 +162,8 @@ def serve(
     say(f"hidt studio: {server.url}  (Ctrl-C stops it)")
     if open_browser:
         threading.Timer(0.5, webbrowser.open, [server.url]).start()
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn passes the signal on once it has stopped
+        pass  # Ctrl-C is how a server is meant to stop: not a failure
+    say("hidt studio: stopped")
