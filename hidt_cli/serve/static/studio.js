@@ -116,6 +116,7 @@ async function select(id) {
   $("compare").hidden = false;
   fitCompare();
   showBefore();
+  state.inputAt = undefined; // opening a photo is not a style change: not measured
   requestPreview();
   updateCli();
   await loadGallery(id);
@@ -197,8 +198,9 @@ function updateCli() {
   $("cli").textContent = `hidt translate ${photo.name.split("/").pop()} ${style}`;
 }
 
+// A style change: the time from here to its picture on screen is measured
+// (performance entries "hidt:preview", shown beside the viewer).
 function styleChanged() {
-  performance.mark("hidt:style-input");
   state.inputAt = performance.now();
   updateCli();
   requestPreview();
@@ -218,7 +220,9 @@ function styleQuery() {
 function requestPreview() {
   if (!state.current) return;
   const route = state.zoom === "full" ? "view" : "preview";
-  wanted = { id: state.current, url: `/api/photos/${state.current}/${route}?${styleQuery()}`, since: state.inputAt };
+  const url = `/api/photos/${state.current}/${route}?${styleQuery()}`;
+  wanted = { id: state.current, url, since: state.inputAt };
+  state.inputAt = undefined;
   if (!inFlight) pump();
 }
 
@@ -232,6 +236,7 @@ async function pump() {
       const blob = await (await api(job.url)).blob();
       if (job.id !== state.current) continue;
       await show($("after"), URL.createObjectURL(blob));
+      $("after").dataset.shown = String(Number($("after").dataset.shown || 0) + 1);
       if (job.since !== undefined) {
         const measure = performance.measure("hidt:preview", { start: job.since, end: performance.now() });
         $("timing").textContent = `style change → picture: ${Math.round(measure.duration)} ms`;
