@@ -162,8 +162,7 @@ def serve(
     say(f"hidt studio: {server.url}  (Ctrl-C stops it)")
     if open_browser:
         threading.Timer(0.5, webbrowser.open, [server.url]).start()
-    try:
+    # uvicorn passes Ctrl-C on once it has stopped; it is how a server is meant to stop
+    with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    except KeyboardInterrupt:  # uvicorn passes the signal on once it has stopped
-        pass  # Ctrl-C is how a server is meant to stop: not a failure
     say("hidt studio: stopped")
