@@ -37,7 +37,9 @@ def main() -> None:
     args = parser.parse_args()
 
     model = hidt_cli.load(args.weights, device=args.device)
-    print(f"weights: {model.info.generator.source}; {model.dtype}; {describe_machine(model.device)}")
+    print(
+        f"weights: {model.info.generator.source}; {model.dtype}; {describe_machine(model.device)}"
+    )
     with running(model, max_pixels=60_000_000, max_upload_bytes=256 * 2**20) as (_, client):
         preview_latencies(client, args.preview, args.changes)
         gallery_seconds(client, args.gallery, len(model.presets))

@@ -181,7 +181,9 @@ def test_drop_compare_zoom_apply_to_all_and_timelapse(page, photo):
         }""",
         list(dropped.getvalue()),
     )
-    page.wait_for_function(f"() => document.querySelectorAll('#photo-list li').length === {count + 1}")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#photo-list li').length === {count + 1}"
+    )
     page.wait_for_selector(".photo.on >> text=dropped.png")
 
     # the before/after divider follows its slider

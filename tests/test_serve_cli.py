@@ -22,7 +22,9 @@ def test_the_cli_does_not_import_the_server():
         "import sys, hidt_cli.cli.app; "
         "print(sorted(m for m in ('starlette', 'uvicorn', 'hidt_cli.serve.app') if m in sys.modules))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -46,7 +48,9 @@ def test_a_missing_folder_is_named(tiny_weights, tmp_path):
 
 
 def test_a_port_in_use_is_named(tiny_weights):
-    pytest.importorskip("uvicorn", reason="hidt serve needs the serve extra: pip install -e .[serve]")
+    pytest.importorskip(
+        "uvicorn", reason="hidt serve needs the serve extra: pip install -e .[serve]"
+    )
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
