@@ -5,6 +5,7 @@ their own results, and the jobs (apply to all, timelapse) produce what they prom
 
 from __future__ import annotations
 
+import http.client
 import io
 import threading
 import zipfile
@@ -27,7 +28,7 @@ from hidt_cli.serve.settings import PREVIEW_PIXELS  # noqa: E402
 from hidt_cli.styles import sample_prior  # noqa: E402
 from tests.conftest import TINY_PRESETS, make_photo, run_translate  # noqa: E402
 from tests.fuzz_corpus import IMAGE_FORMATS, MUTATIONS, image_seeds, mutate  # noqa: E402
-from tests.serve_client import encoded, running  # noqa: E402
+from tests.serve_client import encoded, multipart, running  # noqa: E402
 from tests.test_reliability_inputs import bomb_png, heic_header  # noqa: E402
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -199,10 +200,22 @@ def test_hostile_files_get_a_4xx_naming_them(client, route, name):
     still_serving(client)
 
 
-def test_an_upload_over_the_byte_cap_is_413(client):
-    big = b"\0" * 2_100_000
-    assert_error(client.post_form("/api/photos", files={"image": ("big.png", big)}), 413, "limit")
-    still_serving(client)
+def test_an_upload_over_the_byte_cap_is_413(model):
+    big = encoded(np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8))
+    assert len(big) > 100_000
+    with running(model, inference_size=32, max_upload_bytes=100_000) as (server, client):
+        reply = client.post_form("/api/photos", files={"image": ("big.png", big)})
+        assert_error(reply, 413, "over the upload limit of 100000 bytes")
+        # without a Content-Length the body is counted as it arrives
+        body, content_type = multipart({}, {"image": ("big.png", big)})
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        chunks = (body[i : i + 8192] for i in range(0, len(body), 8192))
+        connection.request(
+            "POST", "/api/photos", chunks, {"content-type": content_type}, encode_chunked=True
+        )
+        response = connection.getresponse()
+        assert response.status == 413 and b"upload limit" in response.read()
+        still_serving(client)
 
 
 def test_a_photo_over_max_pixels_is_refused_from_its_header(client):

@@ -39,6 +39,16 @@ const postJson = async (path, body) => (await api(path, {
   body: JSON.stringify(body),
 })).json();
 
+// Refused here rather than by a server that stops reading, which a browser reports only
+// as a failed request.
+function tooLarge(file) {
+  const limit = state.info.max_upload_bytes;
+  if (file.size > limit) {
+    const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+    throw new ApiError(`${file.name}: ${mb(file.size)} is over the upload limit of ${mb(limit)} (--max-upload-mb)`);
+  }
+}
+
 function postFile(path, file) {
   const form = new FormData();
   form.append("image", file, file.name);
@@ -94,6 +104,7 @@ const openFiles = guarded(async (files) => {
   for (const file of files) {
     status(`opening ${file.name}…`);
     try {
+      tooLarge(file);
       const photo = await postFile("/api/photos", file);
       addPhoto(photo);
       state.photos.get(photo.id).details = photo;
@@ -507,6 +518,7 @@ const makeTimelapse = guarded(async () => {
 
 const styleFromPhoto = guarded(async (file) => {
   status(`reading the style of ${file.name}…`);
+  tooLarge(file);
   const { code } = await postFile("/api/style", file);
   setStyle(code, file.name.replace(/\.[^.]*$/, "") || "reference", { full: true });
 });
@@ -585,7 +597,8 @@ const start = guarded(async () => {
   watchDrops();
   new ResizeObserver(fitCompare).observe($("viewer"));
   state.info = await getJson("/api/info");
-  $("weights").textContent = `${state.info.weights} · ${state.info.device}`;
+  const weights = state.info.weights.replace(/\(([^)]*\/)?([^/)]+)\)/, "($2)"); // no folders
+  $("weights").textContent = `${weights} · ${state.info.device}`;
   for (const format of state.info.formats) $("format").append(new Option(format, format));
   $("lut").hidden = !state.info.lut;
   state.presets = (await getJson("/api/styles")).styles;
