@@ -59,15 +59,16 @@ class Prepared:
     """At most PREVIEW_PIXELS: what a style change re-renders."""
     thumb_255: torch.Tensor
     """Longer side at most THUMBNAIL_SIDE: the gallery's and the photo list's copy."""
-    own_code: torch.Tensor
-    """1×style_dim: the photo's own style, where strength 0 starts."""
+    own_code: torch.Tensor | None = None
+    """1×style_dim: the photo's own style, where strength 0 starts (found when first asked:
+    a photo list's thumbnails need none)."""
 
     @property
     def nbytes(self) -> int:
         alpha = 0 if self.loaded.alpha is None else self.loaded.alpha.nbytes
         copies = self.preview_255.numel() + self.thumb_255.numel()
-        shares_rgb = self.photo_255.device.type == "cpu"  # photo_tensor's view of the array
-        return self.loaded.rgb.nbytes * (1 if shares_rgb else 2) + alpha + copies
+        on_cpu = self.photo_255.device.type == "cpu"  # then loaded.rgb is a view of photo_255
+        return self.loaded.rgb.nbytes * (1 if on_cpu else 2) + alpha + copies
 
     @property
     def output_format(self) -> str:
@@ -75,7 +76,7 @@ class Prepared:
         return default_format(self.source.name)
 
     def describe(self) -> dict:
-        """What the API tells about the photo."""
+        """What the API tells about the photo (its own code found)."""
         width, height = self.loaded.size
         return {
             "id": self.source.id,
@@ -105,10 +106,10 @@ class Engine:
 
     def add_upload(self, data: bytes, filename: str | None) -> dict:
         source, loaded = self.store.add_upload(data, filename)
-        return self._prepared(source.id, loaded).describe()
+        return self._with_own_code(self._prepared(source.id, loaded)).describe()
 
     def describe(self, photo_id: str) -> dict:
-        return self._prepared(photo_id).describe()
+        return self._with_own_code(self._prepared(photo_id)).describe()
 
     def original(self, photo_id: str, size: str) -> bytes:
         """The photo itself as a JPEG: "thumb", "preview" (the copy previews are rendered
@@ -141,7 +142,7 @@ class Engine:
         """The code applied at a strength: 0 is the photo's own style, 1 the code itself."""
         if not (math.isfinite(strength) and 0 <= strength <= 1):
             raise StyleError(f"strength {strength} must be between 0 and 1")
-        own = self._prepared(photo_id).own_code
+        own = self._with_own_code(self._prepared(photo_id)).own_code
         return torch.lerp(own, code.to(own), strength)  # exactly `code` at strength 1
 
     # ------------------------------------------------------------ renders
@@ -276,17 +277,24 @@ class Engine:
         if photo is None:
             loaded = loaded or self.store.read(photo_id)
             photo_255 = photo_tensor(loaded.rgb, self.model.device)
-            with self._render_lock:
-                own = self.model.styles_of_images(photo_255, self.spec.inference_size).cpu()
+            if photo_255.device.type == "cpu":  # photo_tensor copied the read-only array:
+                loaded.rgb = _to_rgb(photo_255)  # keep one copy, viewed both ways
             photo = Prepared(
                 source,
                 loaded,
                 photo_255,
                 _shrunk(photo_255, pixels=PREVIEW_PIXELS),
                 _shrunk(photo_255, side=THUMBNAIL_SIDE),
-                own,
             )
             self.cache.put(key, photo, photo.nbytes)
+        return photo
+
+    def _with_own_code(self, photo: Prepared) -> Prepared:
+        """The photo with its own style code: what `--style` of this photo would apply."""
+        if photo.own_code is None:
+            with self._render_lock:
+                own = self.model.styles_of_images(photo.photo_255, self.spec.inference_size)
+            photo.own_code = own.cpu()
         return photo
 
     def _rendered(self, photos_255: torch.Tensor, codes: torch.Tensor) -> np.ndarray:
