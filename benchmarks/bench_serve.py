@@ -5,11 +5,15 @@ a loopback port, real requests over the socket. Run it from the repository root 
 
     python -m benchmarks.bench_serve                           # default weights, CPU
     python -m benchmarks.bench_serve --changes 30 --preview 1280x800 --gallery 4032x3024
+    python -m benchmarks.bench_serve --browser                 # also in headless Chromium
 
 Each style change is one GET of /api/photos/ID/preview with a new code (as the page sends while
 a slider moves: one request at a time), timed from sending it to the last byte of the JPEG.
 The gallery is timed twice: the upload of the 12-MP photo (decode, copies, own style code),
-then the first GET of its gallery (every preset rendered on the thumbnail copy).
+then the first GET of its gallery (every preset rendered on the thumbnail copy). With
+--browser, the page itself in headless Chromium: the slider b is moved by the mouse, one
+position at a time, and the page's own measure from the slider's input event to the new
+picture on screen is read (performance entries "hidt:preview").
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 from PIL import Image
@@ -34,6 +40,7 @@ def main() -> None:
     parser.add_argument("--preview", type=photo_size, default=(1152, 864), help="WxH, ~1 MP")
     parser.add_argument("--gallery", type=photo_size, default=(4000, 3000), help="WxH, 12 MP")
     parser.add_argument("--changes", type=int, default=20, help="style changes timed")
+    parser.add_argument("--browser", action="store_true", help="also in headless Chromium")
     args = parser.parse_args()
 
     model = hidt_cli.load(args.weights, device=args.device)
@@ -43,6 +50,8 @@ def main() -> None:
     with running(model, max_pixels=60_000_000, max_upload_bytes=256 * 2**20) as (_, client):
         preview_latencies(client, args.preview, args.changes)
         gallery_seconds(client, args.gallery, len(model.presets))
+        if args.browser:
+            browser_latencies(client.base, args.preview, args.changes)
 
 
 def jpeg(size: tuple[int, int], seed: int) -> bytes:
@@ -95,6 +104,44 @@ def gallery_seconds(client, size: tuple[int, int], presets: int) -> None:
     print(f"  gallery ({presets} presets)               {gallery_s:.2f} s")
     print(f"  together                                {upload_s + gallery_s:.2f} s")
     print(f"  other processes used {100 * times.contention:.0f}% of the machine meanwhile")
+
+
+def browser_latencies(url: str, size: tuple[int, int], changes: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_serve_browser import CHROMIUM, CHROMIUM_ARGS
+
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+        photo = Path(folder, "photo.jpg")
+        photo.write_bytes(jpeg(size, 2))
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.set_default_timeout(120_000)
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]")
+        page.set_input_files("#open-input", str(photo))
+        page.wait_for_selector(".tile")
+        box = page.locator("#code-1").bounding_box()
+        for i in range(changes):  # each once the page is idle: no preview in flight
+            page.wait_for_function("() => document.getElementById('status').textContent === ''")
+            page.wait_for_timeout(600)  # a click soon after the last would be a double click
+            shown = int(page.get_attribute("#after", "data-shown") or 0)
+            value = page.input_value("#code-1")
+            x = box["x"] + box["width"] * (0.1 + 0.8 * i / max(1, changes - 1))
+            page.mouse.click(x, box["y"] + box["height"] / 2)
+            if page.input_value("#code-1") != value:
+                page.wait_for_function(
+                    f"() => Number(document.getElementById('after').dataset.shown) > {shown}"
+                )
+        latencies = sorted(
+            page.evaluate("performance.getEntriesByName('hidt:preview').map(e => e.duration)")
+        )
+        browser.close()
+    print(f"\nin Chromium, slider input → new picture on screen, {len(latencies)} changes:")
+    print(
+        f"  median {statistics.median(latencies):.0f} ms, best {latencies[0]:.0f} ms, "
+        f"worst {latencies[-1]:.0f} ms"
+    )
 
 
 if __name__ == "__main__":
