@@ -212,3 +212,33 @@ def test_drop_compare_zoom_apply_to_all_and_timelapse(page, photo):
             return !video.hidden && video.readyState >= 2 && video.videoWidth === 96;
         }"""
     )
+
+
+def test_dragging_a_slider_keeps_one_preview_in_flight_and_ends_on_its_value(page, photo):
+    open_photo(page, photo)
+    in_flight, most = set(), [0]
+
+    def started(request):
+        if "/preview?" in request.url:
+            in_flight.add(request.url)
+            most[0] = max(most[0], len(in_flight))
+
+    def ended(request):
+        in_flight.discard(request.url)
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    requests = []
+    page.on("request", lambda r: "/preview?" in r.url and requests.append(r.url))
+    box = page.locator("#code-0").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 0.5 * box["width"], y)
+    page.mouse.down()
+    for step in range(40):
+        page.mouse.move(box["x"] + (0.5 + step / 100) * box["width"], y)
+    page.mouse.up()
+    page.wait_for_function("() => document.getElementById('status').textContent === ''")
+    final = page.input_value("#code-0")
+    assert most[0] == 1 and requests  # never a queue of previews: one at a time, the latest
+    assert f"code={final}," in requests[-1]
