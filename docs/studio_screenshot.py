@@ -39,6 +39,11 @@ def main() -> None:
         page.wait_for_selector("body[data-ready=true]")
         page.set_input_files("#open-input", str(args.photo))
         page.wait_for_selector(f".tile[data-preset='{args.preset}']")
+        # the preset's preview is in the browser's cache since the photo opened: ask the
+        # server again, so that the time shown is a render's
+        devtools = page.context.new_cdp_session(page)
+        devtools.send("Network.enable")
+        devtools.send("Network.setCacheDisabled", {"cacheDisabled": True})
         shown = int(page.get_attribute("#after", "data-shown") or 0)
         page.click(f".tile[data-preset='{args.preset}']")
         page.wait_for_function(

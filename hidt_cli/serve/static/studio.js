@@ -250,7 +250,8 @@ async function pump() {
       $("after").dataset.shown = String(Number($("after").dataset.shown || 0) + 1);
       if (job.since !== undefined) {
         const measure = performance.measure("hidt:preview", { start: job.since, end: performance.now() });
-        $("timing").textContent = `style change → picture: ${Math.round(measure.duration)} ms`;
+        const cached = fromCache(job.url) ? " (seen before: from the browser's cache)" : "";
+        $("timing").textContent = `style change → picture: ${Math.round(measure.duration)} ms${cached}`;
       }
     } catch (error) {
       showError(error.message);
@@ -258,6 +259,13 @@ async function pump() {
   }
   status("");
   inFlight = false;
+}
+
+// Whether the browser answered the last request for this URL itself (previews are cacheable).
+function fromCache(url) {
+  const entries = performance.getEntriesByName(new URL(url, location.href).href);
+  const last = entries[entries.length - 1];
+  return Boolean(last) && last.transferSize === 0 && last.decodedBodySize > 0;
 }
 
 // Resolves once the new picture is decoded and on screen.
