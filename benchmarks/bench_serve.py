@@ -124,10 +124,10 @@ def browser_latencies(url: str, size: tuple[int, int], changes: int) -> None:
         box = page.locator("#code-1").bounding_box()
         for i in range(changes):  # each once the page is idle: no preview in flight
             page.wait_for_function("() => document.getElementById('status').textContent === ''")
-            page.wait_for_timeout(600)  # a click soon after the last would be a double click
             shown = int(page.get_attribute("#after", "data-shown") or 0)
             value = page.input_value("#code-1")
-            x = box["x"] + box["width"] * (0.1 + 0.8 * i / max(1, changes - 1))
+            # from one side to the other, drifting: never onto the thumb, never the same value
+            x = box["x"] + box["width"] * (0.1 + 0.7 * (i % 2) + 0.1 * i / changes)
             page.mouse.click(x, box["y"] + box["height"] / 2)
             if page.input_value("#code-1") != value:
                 page.wait_for_function(

@@ -31,7 +31,11 @@ def test_the_cli_does_not_import_the_server():
 def test_without_the_extra_serve_says_how_to_install_it_and_translate_still_works(
     tiny_weights, photo, monkeypatch
 ):
-    monkeypatch.setitem(sys.modules, "hidt_cli.serve.app", None)  # as if uvicorn were missing
+    import hidt_cli.serve
+
+    # as if uvicorn were missing: the module cannot be imported (nor found on its package)
+    monkeypatch.setitem(sys.modules, "hidt_cli.serve.app", None)
+    monkeypatch.delattr(hidt_cli.serve, "app", raising=False)
     result = serve("--weights", tiny_weights, "--device", "cpu")
     assert result.exit_code == 2
     assert "pip install -e '.[serve]'" in result.output and "Traceback" not in result.output
