@@ -20,7 +20,7 @@ def serve(
         Path | None, typer.Argument(help="Offer this folder's photos in the page (by id).")
     ] = None,
     host: Annotated[
-        str, typer.Option(help="Address to listen on; another than loopback needs a token.")
+        str, typer.Option(help="Address to listen on; any but loopback needs a token.")
     ] = "127.0.0.1",
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")
