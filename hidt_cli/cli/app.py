@@ -9,6 +9,7 @@ from hidt_cli.cli.enhance import enhance
 from hidt_cli.cli.evaluate import evaluate, evaluate_paired
 from hidt_cli.cli.lut import lut
 from hidt_cli.cli.sample_styles import sample_styles
+from hidt_cli.cli.serve import serve
 from hidt_cli.cli.swap import swap
 from hidt_cli.cli.timelapse import timelapse
 from hidt_cli.cli.train import train, train_enhancer
@@ -37,3 +38,4 @@ app.command("train-enhancer")(train_enhancer)
 app.command("train-classifier")(train_classifier)
 app.command()(evaluate)
 app.command("evaluate-paired")(evaluate_paired)
+app.command()(serve)
