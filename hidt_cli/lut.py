@@ -111,17 +111,21 @@ def write_cube(
     title: str = "hidt",
     overwrite: bool = False,
 ) -> None:
-    """An Adobe/Resolve .cube file (TITLE, LUT_3D_SIZE, DOMAIN_MIN/MAX 0–1, then one
-    "R G B" line per lattice point with red changing fastest), written atomically."""
+    """An Adobe/Resolve .cube file (see cube_text), written atomically."""
+    _write(path, cube_text(lut, title=title).encode("ascii", errors="replace"), overwrite)
+
+
+def cube_text(lut: np.ndarray, *, title: str = "hidt") -> str:
+    """A LUT as .cube text: TITLE, LUT_3D_SIZE, DOMAIN_MIN/MAX 0–1, then one "R G B" line
+    per lattice point with red changing fastest."""
     _check_lut(lut)
-    size = lut.shape[0]
     text = io.StringIO()
     title = title.replace('"', "'").replace("\n", " ")
-    text.write(f'TITLE "{title}"\nLUT_3D_SIZE {size}\n')
+    text.write(f'TITLE "{title}"\nLUT_3D_SIZE {lut.shape[0]}\n')
     text.write("DOMAIN_MIN 0.0 0.0 0.0\nDOMAIN_MAX 1.0 1.0 1.0\n")
     red_fastest = np.clip(lut, 0, 1).transpose(2, 1, 0, 3).reshape(-1, 3)
     np.savetxt(text, red_fastest, fmt="%.6f")
-    _write(path, text.getvalue().encode("ascii", errors="replace"), overwrite)
+    return text.getvalue()
 
 
 def read_cube(path: str | os.PathLike[str]) -> np.ndarray:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from hidt_cli.pipeline import HiDT
+from hidt_cli.model import HiDT
 from hidt_cli.serve.app import Server
 from hidt_cli.serve.settings import ServeSettings
 

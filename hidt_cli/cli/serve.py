@@ -10,15 +10,18 @@ import typer
 
 from hidt_cli.cli import common
 from hidt_cli.cli.common import fail
-from hidt_cli.pipeline import check_inference_size
+from hidt_cli.cli.grouping import grouped
+from hidt_cli.cli.options import Debug, ModelOptions
 from hidt_cli.serve import settings
 from hidt_cli.serve.security import required_token
 
 
+@grouped
 def serve(
     folder: Annotated[
         Path | None, typer.Argument(help="Offer this folder's photos in the page (by id).")
     ] = None,
+    *,
     host: Annotated[
         str, typer.Option(help="Address to listen on; any but loopback needs a token.")
     ] = "127.0.0.1",
@@ -41,23 +44,18 @@ def serve(
     cache_mb: Annotated[
         int, typer.Option(min=64, help="Memory for decoded photos and renders.")
     ] = settings.DEFAULT_CACHE_BYTES // 2**20,
-    inference_size: common.InferenceSize = 256,
-    weights: common.Weights = None,
-    enhancer: common.EnhancerOpt = None,
-    device: common.Device = "auto",
-    fp32: common.Fp32 = False,
-    debug: common.Debug = False,
+    model: ModelOptions,
+    debug: Debug = False,
 ) -> None:
     """Explore the styles of your photos in a local web page; export at full size."""
     with common.reported_errors(debug):
-        check_inference_size(inference_size)
         if folder is not None and not folder.is_dir():
             fail(f"{folder}: not a folder", common.EXIT_INPUT)
         try:
             from hidt_cli.serve import app
         except ImportError as exc:
             fail(f"hidt serve needs the serve extra: pip install -e '.[serve]' ({exc})")
-        model = common.load_model(weights, enhancer, device, fp32)
+        net = common.load_model(model)
         chosen = settings.ServeSettings(
             host=host,
             port=port,
@@ -65,9 +63,7 @@ def serve(
             folder=folder,
             max_upload_bytes=max_upload_mb * 2**20,
             max_pixels=max_pixels,
-            inference_size=inference_size,
+            inference_size=model.inference_size,
             cache_bytes=cache_mb * 2**20,
         )
-        app.serve(
-            model, chosen, open_browser=open_browser, say=lambda line: common.note(line, False)
-        )
+        app.serve(net, chosen, open_browser=open_browser, say=lambda line: common.note(line, False))

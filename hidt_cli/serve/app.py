@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from hidt_cli.pipeline import HiDT
+from hidt_cli.model import HiDT
 from hidt_cli.serve.engine import Engine
 from hidt_cli.serve.jobs import JobRunner
 from hidt_cli.serve.routes import EXCEPTION_HANDLERS, Api

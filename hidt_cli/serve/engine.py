@@ -1,16 +1,16 @@
 """The one place where the server calls the model: photos in, rendered bytes out.
 
-Every result goes through the render path of the CLI (`HiDT.render` with the same RenderSpec
-and inference size, alpha and ICC profile kept by the same encoder), so an export from the
-page is `hidt translate` of the same photo and settings. Renders hold one lock: on a CPU one
-render already keeps every core busy, and eight at once would each be eight times slower and
-hold eight times the memory. What a photo costs to prepare (decoding, its copies, its own style
-code) is done once and kept in a byte-bounded LRU.
+Every result goes through the CLI's render core and writer (the same RenderSpec and inference
+size; alpha, metadata and 16-bit depth kept by io/output), so an export from the page is
+`hidt translate` of the same photo and settings. A photo is encoded once (render.Encoded):
+a style change only decodes and runs the detail stage, onto the preview copy. Renders hold
+one lock: on a CPU one render already keeps every core busy, and eight at once would each be
+eight times slower and hold eight times the memory. What a photo costs to prepare (decoding,
+its copies, its content code, its own style code) is done once and kept in a byte-bounded LRU.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import threading
 import zipfile
@@ -22,18 +22,18 @@ import numpy as np
 import torch
 
 from hidt_cli.hires import resize_255
-from hidt_cli.io.images import (
-    ImageError,
-    LoadedImage,
-    encode_image,
-    fit_alpha,
-    format_for_path,
-)
+from hidt_cli.io import depth
+from hidt_cli.io.images import ImageError, LoadedImage, encode_image, format_for_path
+from hidt_cli.io.output import OutputSettings, encode_result, source_pixels
 from hidt_cli.io.video import write_frames
-from hidt_cli.pipeline import HiDT, RenderSpec, photo_tensor
+from hidt_cli.lut import cube_text, fit_lut
+from hidt_cli.model import HiDT
+from hidt_cli.ranges import photo_tensor, to_8bit
+from hidt_cli.render import Encoded, RenderSpec
 from hidt_cli.serve.settings import PREVIEW_PIXELS, THUMBNAIL_SIDE, ServeSettings
 from hidt_cli.serve.store import LruCache, PhotoStore, Source
 from hidt_cli.styles import StyleError, interpolate_codes, sample_prior
+from hidt_cli.timelapse import keyframe_codes
 
 PREVIEW_QUALITY = 85
 VIEW_QUALITY = 92
@@ -53,12 +53,15 @@ class Prepared:
 
     source: Source
     loaded: LoadedImage
-    photo_255: torch.Tensor
-    """1×3×H×W uint8 on the device: what exports render."""
+    photo: torch.Tensor
+    """1×3×H×W on the device at the photo's depth (uint16 for 16-bit photos): what exports
+    render onto."""
     preview_255: torch.Tensor
-    """At most PREVIEW_PIXELS: what a style change re-renders."""
+    """At most PREVIEW_PIXELS, 8-bit: what a style change re-renders onto."""
     thumb_255: torch.Tensor
     """Longer side at most THUMBNAIL_SIDE: the gallery's and the photo list's copy."""
+    encoded: Encoded | None = None
+    """The photo's content code, for every render of it (made when first needed)."""
     own_code: torch.Tensor | None = None
     """1×style_dim: the photo's own style, where strength 0 starts (found when first asked:
     a photo list's thumbnails need none)."""
@@ -67,8 +70,9 @@ class Prepared:
     def nbytes(self) -> int:
         alpha = 0 if self.loaded.alpha is None else self.loaded.alpha.nbytes
         copies = self.preview_255.numel() + self.thumb_255.numel()
-        on_cpu = self.photo_255.device.type == "cpu"  # then loaded.rgb is a view of photo_255
-        return self.loaded.rgb.nbytes * (1 if on_cpu else 2) + alpha + copies
+        deep = 0 if self.loaded.deep is None else self.loaded.deep.nbytes
+        on_cpu = self.photo.device.type == "cpu"  # then the loaded pixels are a view of photo
+        return (self.loaded.rgb.nbytes + deep) * (1 if on_cpu else 2) + alpha + copies
 
     @property
     def output_format(self) -> str:
@@ -150,15 +154,12 @@ class Engine:
     def preview(self, photo_id: str, code: torch.Tensor) -> bytes:
         """The preview copy in one style code, as a JPEG."""
         photo = self._prepared(photo_id)
-        # Re-encodes the preview copy's content on every call; once the render core has
-        # `model.encode`, the Prepared keeps `encoded = model.encode(photo_255, spec)` and
-        # this becomes `model.render_encoded(encoded, code, onto=photo.preview_255)`.
-        rgb = self._rendered(photo.preview_255, code)[0]
+        rgb = self._rendered(photo, code, onto=photo.preview_255)[0]
         return encode_image(rgb, fmt="jpg", quality=PREVIEW_QUALITY)
 
     def gallery(self, photo_id: str) -> list[dict]:
-        """The photo under every preset, as small JPEGs: one render of the thumbnail copy
-        with all the presets' codes (its content encoded once)."""
+        """The photo under every preset, as small JPEGs: its content decoded with all the
+        presets' codes, onto the thumbnail copy."""
         key = ("gallery", photo_id)
         tiles = self.cache.get(key)
         if tiles is None:
@@ -167,7 +168,7 @@ class Engine:
             codes = torch.tensor(list(presets.values()), dtype=torch.float32)
             tiles = []
             if presets:
-                results = self._rendered(photo.thumb_255, codes)
+                results = self._rendered(photo, codes, onto=photo.thumb_255)
                 for (name, code), rgb in zip(presets.items(), results, strict=True):
                     jpeg = encode_image(rgb, fmt="jpg", quality=PREVIEW_QUALITY)
                     tiles.append({"name": name, "code": code, "jpeg": jpeg})
@@ -175,21 +176,24 @@ class Engine:
         return tiles
 
     def full(self, photo_id: str, code: torch.Tensor) -> np.ndarray:
-        """The photo at its own size in one style code (H×W×3 uint8): what an export holds.
-        The last renders are kept, so a 100 % view followed by its export renders once."""
+        """The photo at its own size and depth in one style code (H×W×3): what an export
+        holds. The last renders are kept, so a 100 % view followed by its export renders
+        once."""
         key = ("full", photo_id, tuple(code.flatten().tolist()))
         rgb = self.cache.get(key)
         if rgb is None:
-            rgb = self._rendered(self._prepared(photo_id).photo_255, code)[0]
+            rgb = self._rendered(self._prepared(photo_id), code)[0]
             self.cache.put(key, rgb, rgb.nbytes)
         return rgb
 
     def view(self, photo_id: str, code: torch.Tensor) -> bytes:
         """The full-size result as a JPEG, for the 100 % view."""
-        return encode_image(self.full(photo_id, code), fmt="jpg", quality=VIEW_QUALITY)
+        rgb = self.full(photo_id, code)
+        rgb = rgb if rgb.dtype == np.uint8 else depth.to_8bit(rgb)
+        return encode_image(rgb, fmt="jpg", quality=VIEW_QUALITY)
 
     def export(self, photo_id: str, code: torch.Tensor, fmt: str | None = None) -> bytes:
-        """The full-size result encoded as the CLI writes it (alpha and ICC profile kept)."""
+        """The full-size result encoded as the CLI writes it (alpha, metadata, depth kept)."""
         photo = self._prepared(photo_id)
         return _encoded(photo.loaded, self.full(photo_id, code), fmt or photo.output_format)
 
@@ -201,7 +205,9 @@ class Engine:
 
     def translate(self, loaded: LoadedImage, code: torch.Tensor, fmt: str) -> bytes:
         """A photo not kept by the server (`POST /api/translate`) in one style code."""
-        rgb = self._rendered(photo_tensor(loaded.rgb, self.model.device), code)[0]
+        with self._render_lock:
+            pixels = photo_tensor(source_pixels(loaded), self.model.device)
+            rgb = next(self.model.render(pixels, code, self.spec))[0]
         return _encoded(loaded, rgb, fmt)
 
     def export_all(
@@ -236,37 +242,28 @@ class Engine:
         names or codes joined by colons, as `hidt timelapse --presets` takes them."""
         codes = interpolate_codes(self.keyframe_codes(keyframes), frames)
         photo = self._prepared(photo_id)
-        small = _shrunk(photo.photo_255, side=TIMELAPSE_SIDE)
+        small = _shrunk(photo.preview_255, side=TIMELAPSE_SIDE)
 
         def batches() -> Iterator[np.ndarray]:
             for chunk in torch.split(codes, STYLES_PER_RENDER):
-                rgb = self._rendered(small, chunk)
+                rgb = self._rendered(photo, chunk, onto=small)
                 advance(len(chunk))
                 yield rgb
 
         write_frames(target, batches(), fps, overwrite=True)
 
     def keyframe_codes(self, keyframes: str) -> torch.Tensor:
-        parts = [part.strip() for part in keyframes.split(",") if part.strip()]
-        if not parts:
-            raise StyleError("give at least one keyframe: preset names or codes like -0.5:-1:-1")
-        return torch.cat([self.styles.keyframe(part) for part in parts])
+        """Keyframes as `hidt timelapse --presets` takes them."""
+        return keyframe_codes(self.model, keyframes)
 
     # ------------------------------------------------------------ the look as a LUT
 
-    @staticmethod
-    def lut_available() -> bool:
-        """Whether this installation has the LUT module (the page shows its button only then)."""
-        return importlib.util.find_spec("hidt_cli.lut") is not None
-
     def lut(self, photo_id: str, code: torch.Tensor, size: int) -> str:
-        """The look of this code on this photo as a `.cube` 3D LUT, fitted on the preview copy
-        and its translation by hidt_cli.lut."""
-        from hidt_cli import lut
-
+        """The look of this code on this photo as `.cube` text, a global 3D LUT fitted (as
+        `hidt lut` does) on the preview copy and its translation."""
         photo = self._prepared(photo_id)
-        translated = self._rendered(photo.preview_255, code)[0]
-        return lut.fit_cube(_to_rgb(photo.preview_255), translated, size=size)
+        translated = self._rendered(photo, code, onto=photo.preview_255)[0]
+        return cube_text(fit_lut(_to_rgb(photo.preview_255), translated, size), title="hidt look")
 
     # ------------------------------------------------------------ internals
 
@@ -276,15 +273,20 @@ class Engine:
         photo = self.cache.get(key)
         if photo is None:
             loaded = loaded or self.store.read(photo_id)
-            photo_255 = photo_tensor(loaded.rgb, self.model.device)
-            if photo_255.device.type == "cpu":  # photo_tensor copied the read-only array:
-                loaded.rgb = _to_rgb(photo_255)  # keep one copy, viewed both ways
+            pixels = photo_tensor(source_pixels(loaded), self.model.device)
+            if pixels.device.type == "cpu":  # photo_tensor copied the read-only array:
+                view = _to_rgb(pixels)  # keep one copy, viewed both ways
+                if loaded.deep is not None:
+                    loaded.deep = view
+                else:
+                    loaded.rgb = view
+            eight = to_8bit(pixels)
             photo = Prepared(
                 source,
                 loaded,
-                photo_255,
-                _shrunk(photo_255, pixels=PREVIEW_PIXELS),
-                _shrunk(photo_255, side=THUMBNAIL_SIDE),
+                pixels,
+                _shrunk(eight, pixels=PREVIEW_PIXELS),
+                _shrunk(eight, side=THUMBNAIL_SIDE),
             )
             self.cache.put(key, photo, photo.nbytes)
         return photo
@@ -293,14 +295,20 @@ class Engine:
         """The photo with its own style code: what `--style` of this photo would apply."""
         if photo.own_code is None:
             with self._render_lock:
-                own = self.model.styles_of_images(photo.photo_255, self.spec.inference_size)
+                eight = to_8bit(photo.photo)
+                own = self.model.styles_of_images(eight, self.spec.inference_size)
             photo.own_code = own.cpu()
         return photo
 
-    def _rendered(self, photos_255: torch.Tensor, codes: torch.Tensor) -> np.ndarray:
-        """K×H×W×3 uint8: one photo in K codes, through the CLI's render path."""
+    def _rendered(
+        self, photo: Prepared, codes: torch.Tensor, onto: torch.Tensor | None = None
+    ) -> np.ndarray:
+        """K×H×W×3: the photo in K codes through the CLI's render core, its content encoded
+        once for all its renders; at its own size and depth, or onto a smaller copy."""
         with self._render_lock:
-            parts = self.model.render(photos_255, codes, self.spec, STYLES_PER_RENDER)
+            if photo.encoded is None:
+                photo.encoded = self.model.encode(photo.photo, self.spec)
+            parts = self.model.render_encoded(photo.encoded, codes, onto, STYLES_PER_RENDER)
             return np.concatenate(list(parts))
 
 
@@ -313,11 +321,9 @@ def default_format(name: str) -> str:
 
 
 def _encoded(loaded: LoadedImage, rgb: np.ndarray, fmt: str) -> bytes:
-    alpha = fit_alpha(loaded.alpha, rgb.shape[:2])
+    """A result as the CLI's writer encodes it (alpha, metadata and depth of the photo)."""
     try:
-        return encode_image(
-            rgb, alpha, fmt=fmt, quality=EXPORT_QUALITY, icc_profile=loaded.icc_profile
-        )
+        return encode_result(rgb, loaded, OutputSettings(quality=EXPORT_QUALITY), fmt)
     except (OSError, ValueError) as exc:  # encoder limits, e.g. WebP's 16383 pixels
         raise ImageError(loaded.path, f"cannot encode as {fmt.upper()}: {exc}") from exc
 

@@ -93,7 +93,6 @@ class Api:
                 "style_dim": model.style_dim,
                 "inference_size": self.settings.inference_size,
                 "formats": list(SUPPORTED_OUTPUT_FORMATS),
-                "lut": self.engine.lut_available(),
                 "max_upload_bytes": self.settings.max_upload_bytes,
                 "max_pixels": self.settings.max_pixels,
             }
@@ -202,8 +201,6 @@ class Api:
         return _file_response(data, name.rsplit(".", 1)[1], name, attachment=True)
 
     async def lut(self, request: Request) -> Response:
-        if not self.engine.lut_available():
-            raise ApiError(404, "the .cube export needs the LUT module, not in this version")
         code = await self._target(request)
         size = _int(request.query_params, "size", 33, LUT_SIZES)
         text = await self._call(self.engine.lut, request, code, size)

@@ -608,7 +608,6 @@ const start = guarded(async () => {
   const weights = state.info.weights.replace(/\(([^)]*\/)?([^/)]+)\)/, "($2)"); // no folders
   $("weights").textContent = `${weights} · ${state.info.device}`;
   for (const format of state.info.formats) $("format").append(new Option(format, format));
-  $("lut").hidden = !state.info.lut;
   state.presets = (await getJson("/api/styles")).styles;
   $("keyframes").value = defaultKeyframes(state.presets.map((p) => p.name));
   drawPad();
