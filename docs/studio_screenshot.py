@@ -1,9 +1,9 @@
 """Make docs/studio.png: hidt studio in headless Chromium with the default weights and one
 photo opened, the night preset picked.
 
-    python docs/studio_screenshot.py ../shared/data/hires/dusk-sunset-by-the-pier.jpg
+    python docs/studio_screenshot.py examples/lake-sherburne.jpg
 
-(the README's photo: "Sunset by the Pier", CC0, from elementary OS's wallpapers). Needs the
+(the shipped example photo, examples/README.md). Needs the
 serve extra, Playwright and Debian's chromium.
 """
 

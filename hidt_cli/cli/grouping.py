@@ -55,11 +55,10 @@ def _spread(group: type) -> list[inspect.Parameter]:
         if _is_group(hints[field.name]):
             parameters += _spread(hints[field.name])
         else:
-            parameters.append(
-                inspect.Parameter(field.name, _KEYWORD, default=field.default).replace(
-                    annotation=hints[field.name]
-                )
-            )
+            default = field.default  # none given: a required option
+            default = inspect.Parameter.empty if default is dataclasses.MISSING else default
+            parameter = inspect.Parameter(field.name, _KEYWORD, default=default)
+            parameters.append(parameter.replace(annotation=hints[field.name]))
     return parameters
 
 

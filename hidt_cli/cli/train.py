@@ -58,9 +58,15 @@ class RunOptions:
     steps: Steps = None
     seed: Seed = None
     workers: Workers = None
-    log_every: Annotated[int | None, typer.Option("--log-every", min=1)] = None
-    sample_every: Annotated[int | None, typer.Option("--sample-every", min=1)] = None
-    checkpoint_every: Annotated[int | None, typer.Option("--checkpoint-every", min=1)] = None
+    log_every: Annotated[
+        int | None, typer.Option("--log-every", min=1, help="Steps between log lines.")
+    ] = None
+    sample_every: Annotated[
+        int | None, typer.Option("--sample-every", min=1, help="Steps between sample sheets.")
+    ] = None
+    checkpoint_every: Annotated[
+        int | None, typer.Option("--checkpoint-every", min=1, help="Steps between checkpoints.")
+    ] = None
     device: Device = "auto"
     fp32: Fp32 = False
     quiet: Quiet = False
