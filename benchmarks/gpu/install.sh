@@ -12,3 +12,6 @@ if ! python3 -m pip install -q --no-index --no-deps --no-build-isolation -e .; t
   export PYTHONPATH="$PWD:$PYTHONPATH"
 fi
 python3 -c "import hidt_cli.cli.app" || return 1
+# the image's versions are not checked by an install without dependencies: name any of hidt's
+# requirements it does not meet (a version too old for a feature shows up here first)
+python3 -m pip check 2>/dev/null | grep -i '^hidt' >&2 || true

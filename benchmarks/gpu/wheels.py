@@ -35,11 +35,13 @@ def image_packages() -> set[str]:
 
 
 def project_requirements() -> list[str]:
-    """hidt's own requirements that apply there (from its installed metadata: keep the
-    editable install current), with the `serve` extra's once hidt_cli/serve exists."""
+    """hidt's own requirements that apply there (from the installed metadata of the
+    distribution that holds hidt_cli: keep the editable install current), with the `serve`
+    extra's once hidt_cli/serve exists."""
     extras = ["", "serve"] if (ROOT / "hidt_cli" / "serve").is_dir() else [""]
+    (distribution, *_) = metadata.packages_distributions()["hidt_cli"]
     found = []
-    for text in metadata.requires("hidt") or []:
+    for text in metadata.requires(distribution) or []:
         requirement = Requirement(text)
         if any(needed(requirement, extra) for extra in extras):
             found.append(normalised(requirement.name))
