@@ -1,8 +1,9 @@
 """The training set for the GPU machine within a byte budget (prepare_data.sh runs this).
 
 The model card's training set: daytime/ and daytime-extra/ less the held-out split and the
-long exposures, each photo shrunk to the given shorter side. Saved as JPEG at quality 95, 90
-or 85, the highest at which all of it fits. If none does, at quality 85: every fixed-camera
+long exposures, each photo shrunk to the given shorter side. Saved as JPEG at quality 95 to
+75, the highest at which all of it fits (75: the usual web quality, a few blocks at 100 %;
+lower costs detail the networks would learn). If none does, at quality 75: every fixed-camera
 frame (the paired term needs them, and they are the webcam classes) and, of each other class,
 as many photos as fit, the same number for each class (all of a smaller one), evenly spread
 over its sorted names — so that the classes that balanced sampling draws equally often keep
@@ -27,7 +28,7 @@ from PIL import Image
 from hidt_cli.photosets import LONG_EXPOSURES, TRANSLATOR_CLASS_RULES, class_of, held_out
 
 ROOT = Path(__file__).resolve().parents[2]
-QUALITIES = (95, 90, 85)
+QUALITIES = (95, 90, 85, 80, 75)
 
 
 def main() -> None:
