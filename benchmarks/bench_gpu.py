@@ -279,7 +279,9 @@ def hires(device: torch.device, sizes: Sizes, variant: str) -> list[Row]:
     )
     memory = peak_memory_mib(device)
     w, h = sizes.hires_photo
-    compiling = f"; first call {first:.1f} s (compiling)" if variant == "compiled" else ""
+    note = f"; first call {first:.1f} s (compiling)" if variant == "compiled" else ""
+    if variant == "fp32" and device.type == "cuda" and torch.backends.cudnn.allow_tf32:
+        note = "; convolutions in TF32, torch's default"
     render_ms = 1e3 * render_s
     return [
         Row(
@@ -287,7 +289,7 @@ def hires(device: torch.device, sizes: Sizes, variant: str) -> list[Row]:
             f"{1e3 * network_s:.1f} ms/image",
             f"{PUBLISHED_NETWORKS_MS[variant]} ms",
             "",
-            f"16 crops, encoder, decoder, G_enh{compiling}",
+            f"16 crops, encoder, decoder, G_enh{note}",
         ),
         Row(
             f"`--hires` {w}×{h}, {variant}: whole render",
