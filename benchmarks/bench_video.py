@@ -46,18 +46,21 @@ def main() -> None:
         clips = {size: make_clip(Path(folder), size, args.frames) for size in args.sizes}
         for size, clip in clips.items():
             one_frame = make_clip(Path(folder) / "one", size, 1)
-            print_row(size, args, startup=run_command(one_frame, args)[0], clip=clip)
+            print_row(size, args, startup=run_command(one_frame, args.options)[0], clip=clip)
         if args.stages:
             for size, clip in clips.items():
                 print_stages(clip, size, args)
 
 
-def make_clip(folder: Path, size: tuple[int, int], count: int) -> Path:
+def make_clip(folder: Path, size: tuple[int, int], count: int, distinct: int | None = None) -> Path:
+    """A synthetic clip of `count` frames with sound; with `distinct`, its first `distinct`
+    frames over and over (making each frame costs more than translating it on a GPU)."""
     path = folder / f"clip_{size[0]}x{size[1]}.mp4"
     folder.mkdir(exist_ok=True)
+    frames = footage(size, min(count, distinct or count))
     with VideoWriter(path, FPS, size) as writer:
-        for frame in footage(size, count):
-            writer.write(frame)
+        for index in range(count):
+            writer.write(frames[index % len(frames)])
     add_sound(path, count / FPS)
     return path
 
@@ -66,7 +69,7 @@ def print_row(size: tuple[int, int], args: argparse.Namespace, startup: float, c
     """One table row; "after start-up" leaves out what a one-frame clip of the size takes
     (imports, model load, the first frame)."""
     load = os.getloadavg()[0]
-    wall, cpu = run_command(clip, args)
+    wall, cpu = run_command(clip, args.options)
     frames = args.frames
     target = TARGETS.get(size)
     print(
@@ -78,10 +81,10 @@ def print_row(size: tuple[int, int], args: argparse.Namespace, startup: float, c
     )
 
 
-def run_command(clip: Path, args: argparse.Namespace) -> tuple[float, float]:
-    """`hidt translate` on the clip in a fresh process: wall and CPU seconds."""
-    command = [sys.executable, "-m", "hidt_cli", "translate", str(clip), "--preset", "night"]
-    command += ["--overwrite", "--quiet", *args.options]
+def run_command(path: Path, options: list[str]) -> tuple[float, float]:
+    """`hidt translate` on a clip (or photo) in a fresh process: wall and CPU seconds."""
+    command = [sys.executable, "-m", "hidt_cli", "translate", str(path), "--preset", "night"]
+    command += ["--overwrite", "--quiet", *options]
     cpu = _children_cpu()
     start = time.perf_counter()
     subprocess.run(command, check=True)
