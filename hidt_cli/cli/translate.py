@@ -124,9 +124,19 @@ def translate(
     """Translate photos and videos to another time of day (style image, preset, style code,
     random, or for videos a guide video)."""
     request = Request(
-        inputs, style, random, seed, guide, render, destination, files, video_options, batch,
-        model, report.quiet,
-    )  # fmt: skip
+        inputs,
+        style,
+        random,
+        seed,
+        guide,
+        render,
+        destination,
+        files,
+        video_options,
+        batch,
+        model,
+        report.quiet,
+    )
     with common.reported_errors(report.debug):
         if batch.devices is not None:
             outcome, interrupted = shards.run_on_devices(request, batch.devices, convert)
