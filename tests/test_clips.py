@@ -17,7 +17,7 @@ from hidt_cli.guide import Clock, GuideStyles
 from hidt_cli.io.video import Frame, VideoInfo
 from hidt_cli.render import RenderSpec
 from hidt_cli.steady import Steadiness, SteadyFields, histogram_distance, histograms
-from tests.conftest import make_photo
+from tests.images import make_photo
 
 SIZE = (3, 16, 24)
 

@@ -14,7 +14,7 @@ from safetensors import safe_open
 from hidt_cli.eval import classifier
 from hidt_cli.eval.dataset import held_out_split, labelled_photos, load_squares
 from hidt_cli.weights import WeightsError, write_manifest
-from tests.conftest import make_photo
+from tests.images import make_photo
 
 TINY_CHANNELS = (8, 8, 16)
 

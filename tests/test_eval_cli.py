@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from hidt_cli.cli.app import app
 from hidt_cli.eval import classifier
 from hidt_cli.eval.report import DESCRIPTIONS
-from tests.conftest import make_photo
+from tests.images import make_photo
 from tests.test_eval_classifier import make_classifier_file, write_labelled_photos
 from tests.test_eval_scenes import write_scene_set
 

@@ -9,7 +9,7 @@ import torch
 
 import hidt_cli
 from hidt_cli.eval.suite import Photo, Settings, evaluate
-from tests.conftest import make_photo
+from tests.images import make_photo
 from tests.test_eval_classifier import tiny_classifier
 
 

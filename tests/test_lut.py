@@ -29,7 +29,7 @@ from hidt_cli.lut import (
     write_hald,
 )
 from hidt_cli.ranges import photo_tensor
-from tests.conftest import make_photo
+from tests.images import make_photo
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lake-sherburne.jpg"
 LUMA = np.array([0.2126, 0.7152, 0.0722])

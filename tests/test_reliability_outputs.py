@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from hidt_cli.cli.app import app
 from hidt_cli.io import video
 from hidt_cli.io.video import FALLBACK_FPS, VideoWriter, probe_video
-from tests.conftest import make_photo
+from tests.images import make_photo
 
 runner = CliRunner()
 MODEL = ["--device", "cpu", "--inference-size", "32"]

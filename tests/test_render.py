@@ -16,7 +16,7 @@ from hidt_cli.io.video import Frame
 from hidt_cli.ranges import photo_tensor, to_8bit
 from hidt_cli.render import RenderSpec
 from hidt_cli.steady import Steadiness
-from tests.conftest import make_photo
+from tests.images import make_photo
 
 SPEC = RenderSpec(inference_size=32)
 

@@ -20,7 +20,7 @@ from hidt_cli.train.perceptual import VGGPerceptualLoss, _features
 from hidt_cli.train.runtime import setup_runtime
 from hidt_cli.train.translator import TranslatorTrainer, fixed_photos
 from hidt_cli.weights import load as load_weights
-from tests.conftest import make_photo
+from tests.images import make_photo
 
 runner = CliRunner()
 TINY_TRAIN = {

@@ -18,7 +18,7 @@ from hidt_cli.train.config import PAIRED_WEIGHT, Phase, TranslatorTrainConfig, f
 from hidt_cli.train.pairs import ScenePairCrops, change_mask, read_scenes
 from hidt_cli.train.runtime import Checkpoint, setup_runtime
 from hidt_cli.train.translator import TranslatorTrainer
-from tests.conftest import make_photo
+from tests.images import make_photo
 from tests.test_train import TINY_TRAIN
 
 FRAMES = ["amos-day-0001.png", "amos-day-0002.png", "amos-night-0003.png"]
