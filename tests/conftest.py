@@ -112,6 +112,15 @@ def offline_hub_environment(cache: Path) -> dict[str, str]:
     }
 
 
+def touch(root: Path, *names: str) -> None:
+    """Files of these relative names below `root` (folders made), each one byte long: for
+    tests of names and walks, where content does not matter."""
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+
+
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory) -> Path:
     """A folder with a tiny generator and enhancer in our safetensors format, with a manifest."""

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pillow_heif
 import pytest
-from PIL import ExifTags, Image, ImageCms, ImageFile
+from PIL import ExifTags, Image, ImageFile
 
 from hidt_cli.io.images import read_image, read_recipe, write_image
 from hidt_cli.io.metadata import ImageMetadata
 from tests.dng import MAKE, MODEL, dng_bytes
+from tests.images import SRGB
 
 FORMATS = ["jpg", "png", "webp", "tiff", "avif", "heic"]
-SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 THUMBNAIL = bytes(range(256)) * 8  # a stand-in preview, recognisable in the output's bytes
 ORIENTATION = ExifTags.Base.Orientation
 GPS = ExifTags.IFD.GPSInfo

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-import hidt_cli
 from hidt_cli import detail
 from hidt_cli.clips import fixed_style, render_clip
 from hidt_cli.io.video import Frame
@@ -19,11 +18,6 @@ from hidt_cli.steady import Steadiness
 from tests.images import make_photo
 
 SPEC = RenderSpec(inference_size=32)
-
-
-@pytest.fixture(scope="module")
-def model(tiny_weights):
-    return hidt_cli.load(tiny_weights, device="cpu", dtype=torch.float32)
 
 
 def codes(count: int) -> torch.Tensor:
