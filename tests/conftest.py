@@ -1,7 +1,8 @@
 """Shared fixtures and helpers: tiny random-weight models saved the way real weights are, the
 shipped default weights, the CLI run in this process or in a child, a generated photo, and the
 shared parity data (skipped with a reason when absent); the suite's thread count and hypothesis
-profiles. Generated pictures live in tests/images.py, generated clips in tests/clips.py."""
+profiles. What tests make lives beside it: pictures in tests/images.py, clips in tests/clips.py,
+evaluation inputs in tests/eval_inputs.py. Test modules import these, never each other."""
 
 from __future__ import annotations
 

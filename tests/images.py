@@ -53,6 +53,17 @@ def textured(width: int = 96, height: int = 80, seed: int = 0) -> np.ndarray:
     return rgb_255[0].permute(1, 2, 0).to(torch.uint8).numpy()
 
 
+def ramp_16(width: int = 2048, height: int = 48) -> np.ndarray:
+    """A smooth 16-bit sky: red rises along the width (one level in 32), green falls, blue
+    rises down the height; 2,048 distinct reds, where 8 bits keep 256."""
+    across = np.linspace(0, 65535, width)
+    down = np.linspace(8000, 30000, height)
+    rgb = np.stack(
+        np.broadcast_arrays(across[None, :], 65535 - across[None, :], down[:, None]), axis=2
+    )
+    return np.rint(rgb).astype(np.uint16)
+
+
 def night_photo(width: int = 96, height: int = 64, seed: int = 1) -> np.ndarray:
     """make_photo under a dim blue light: a style far from the daylit make_photo's."""
     return (make_photo(width, height, seed) * np.array([0.25, 0.3, 0.5])).astype(np.uint8)

@@ -19,17 +19,8 @@ SIZE = 32
 
 @pytest.mark.parametrize("method", ["generator", "lanczos", "fullconv"])
 def test_native_size_is_four_times_the_inference_size(tiny_weights, photo, method):
-    result = run_hidt(
-        "enhance",
-        tiny_weights,
-        photo,
-        "--method",
-        method,
-        "--native-size",
-        "--preset",
-        "night",
-        "-q",
-    )
+    args = (photo, "--method", method, "--native-size", "--preset", "night", "-q")
+    result = run_hidt("enhance", tiny_weights, *args)
     assert result.exit_code == 0, result.output
     with Image.open(photo.parent / f"photo_enhanced_{method}.jpg") as out:
         assert min(out.size) == 4 * SIZE
@@ -58,15 +49,8 @@ def test_own_style_by_default_and_json_report(tiny_weights, photo, tmp_path):
 
 def test_compare_puts_three_results_side_by_side(tiny_weights, photo):
     single = run_hidt("enhance", tiny_weights, photo, "--method", "lanczos", "--native-size", "-q")
-    compare = run_hidt(
-        "enhance",
-        tiny_weights,
-        photo,
-        "--compare",
-        "--native-size",
-        "--style-code=-0.5,-1,-1",
-        "-q",
-    )
+    args = (photo, "--compare", "--native-size", "--style-code=-0.5,-1,-1", "-q")
+    compare = run_hidt("enhance", tiny_weights, *args)
     assert single.exit_code == 0 and compare.exit_code == 0, compare.output
     with (
         Image.open(photo.parent / "photo_compare.png") as sheet,

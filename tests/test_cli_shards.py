@@ -34,16 +34,8 @@ def converted(result) -> set[str]:
 def test_slices_are_disjoint_and_cover_the_folder(tiny_weights, folder, tmp_path):
     parts = []
     for k in range(3):
-        result = run_hidt(
-            "translate",
-            tiny_weights,
-            *DAY,
-            folder,
-            "--output-dir",
-            tmp_path / "out",
-            "--shard",
-            f"{k}/3",
-        )
+        args = (folder, "--output-dir", tmp_path / "out", "--shard", f"{k}/3")
+        result = run_hidt("translate", tiny_weights, *DAY, *args)
         assert result.exit_code == 0, result.output
         parts.append(converted(result))
     assert [len(p) for p in parts] == [3, 2, 2]

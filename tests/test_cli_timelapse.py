@@ -92,21 +92,8 @@ def test_the_frames_follow_the_guides_light(photo, ramp, constant, tmp_path):
 
 def test_frames_caps_the_guide(tiny_weights, photo, ramp, tmp_path):
     out = tmp_path / "capped.mp4"
-    result = run_hidt(
-        "timelapse",
-        tiny_weights,
-        photo,
-        "--guide",
-        ramp,
-        "--stride",
-        "3",
-        "--frames",
-        "5",
-        "-o",
-        out,
-        "--json",
-        "--quiet",
-    )
+    args = (photo, "--guide", ramp, "--stride", 3, "--frames", 5, "-o", out, "--json", "--quiet")
+    result = run_hidt("timelapse", tiny_weights, *args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report == {"output": str(out), "frames": 5, "fps": pytest.approx(8.0), "strip": None}
@@ -115,39 +102,16 @@ def test_frames_caps_the_guide(tiny_weights, photo, ramp, tmp_path):
 
 def test_photo_already_at_processing_size(tiny_weights, photo, tmp_path):
     out = tmp_path / "native.mp4"
-    result = run_hidt(
-        "timelapse",
-        tiny_weights,
-        photo,
-        "--presets",
-        "day",
-        "--frames",
-        "2",
-        "-o",
-        out,
-        "--quiet",
-        size=64,
-    )
+    args = (photo, "--presets", "day", "--frames", 2, "-o", out, "--quiet")
+    result = run_hidt("timelapse", tiny_weights, *args, size=64)
     assert result.exit_code == 0, result.output
     assert video_shape(out)[:2] == (2, (96, 64))
 
 
 def test_presets_with_strip(tiny_weights, photo, tmp_path):
     out = tmp_path / "day.mp4"
-    result = run_hidt(
-        "timelapse",
-        tiny_weights,
-        photo,
-        "--presets",
-        "night,-0.5:-1.0:-1.0,day",
-        "--frames",
-        "10",
-        "-o",
-        out,
-        "--strip",
-        "--json",
-        "--quiet",
-    )
+    args = (photo, "--presets", "night,-0.5:-1.0:-1.0,day", "--frames", 10, "-o", out)
+    result = run_hidt("timelapse", tiny_weights, *args, "--strip", "--json", "--quiet")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["frames"] == 10 and report["fps"] == 24.0

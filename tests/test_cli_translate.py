@@ -35,15 +35,8 @@ def test_folder_with_a_bad_file_converts_the_rest_and_exits_1(tiny_weights, tmp_
     for i in range(3):
         save_photo(src / f"p{i}.png", make_photo(seed=i))
     (src / "broken.jpg").write_text("this is not a jpeg")
-    result = run_hidt(
-        "translate",
-        tiny_weights,
-        src,
-        "--style-code=-0.5,-1,-1",
-        "--output-dir",
-        tmp_path / "out",
-        "--json",
-    )
+    args = (src, "--style-code=-0.5,-1,-1", "--output-dir", tmp_path / "out", "--json")
+    result = run_hidt("translate", tiny_weights, *args)
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert (report["converted"], report["failed"]) == (3, 1)
@@ -66,38 +59,16 @@ def test_recursive_keeps_the_layout_and_reruns_skip_existing(tiny_weights, tmp_p
     again = run_hidt("translate", tiny_weights, src, "-r", "--preset", "day", "--output-dir", out)
     assert again.exit_code == 0 and "2 skipped" in again.stderr
     assert (out / "a" / "x_day.jpg").stat().st_mtime_ns == stamp
-    forced = run_hidt(
-        "translate",
-        tiny_weights,
-        src,
-        "-r",
-        "--preset",
-        "night",
-        "--suffix",
-        "_day",
-        "--output-dir",
-        out,
-        "--overwrite",
-    )
+    args = (src, "-r", "--preset", "night", "--suffix", "_day", "--output-dir", out, "--overwrite")
+    forced = run_hidt("translate", tiny_weights, *args)
     assert forced.exit_code == 0 and "2 converted" in forced.stderr
 
 
 def test_stdin_to_stdout(tiny_weights, tmp_path):
     """Through the one writer: the photo's alpha and colour profile come out on stdout too."""
     photo = rgba_photo(tmp_path / "in.png")
-    result = run_hidt(
-        "translate",
-        tiny_weights,
-        "-",
-        "--preset",
-        "night",
-        "-o",
-        "-",
-        "--format",
-        "png",
-        "--quiet",
-        input=photo.read_bytes(),
-    )
+    args = ("-", "--preset", "night", "-o", "-", "--format", "png", "--quiet")
+    result = run_hidt("translate", tiny_weights, *args, input=photo.read_bytes())
     assert result.exit_code == 0, result.stderr
     with Image.open(io.BytesIO(result.stdout_bytes)) as im:
         assert im.size == (96, 64) and im.format == "PNG"
@@ -128,38 +99,9 @@ def test_style_image_random_styles_and_seed(tiny_weights, photo, tmp_path):
     assert run_hidt("translate", tiny_weights, photo, "--style", style).exit_code == 0
     assert photo.with_name("photo_dusk.jpg").is_file()
     out_a, out_b = tmp_path / "a", tmp_path / "b"
-    assert (
-        run_hidt(
-            "translate",
-            tiny_weights,
-            photo,
-            "--random",
-            3,
-            "--seed",
-            5,
-            "--output-dir",
-            out_a,
-            "-f",
-            "png",
-        ).exit_code
-        == 0
-    )
-    assert (
-        run_hidt(
-            "translate",
-            tiny_weights,
-            photo,
-            "--random",
-            3,
-            "--seed",
-            5,
-            "--output-dir",
-            out_b,
-            "-f",
-            "png",
-        ).exit_code
-        == 0
-    )
+    for out in (out_a, out_b):
+        args = (photo, "--random", 3, "--seed", 5, "--output-dir", out, "-f", "png")
+        assert run_hidt("translate", tiny_weights, *args).exit_code == 0
     names = sorted(p.name for p in out_a.iterdir())
     codes = sample_prior(3, seed=5)  # outputs are named by the code that made them
     assert names == sorted(f"photo_{code_label(code)}.png" for code in codes)
@@ -179,17 +121,8 @@ def test_hires_keeps_input_size_and_native_size_gives_4s(tiny_weights, photo, tm
     )
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "big.png").size == (96, 64)
-    result = run_hidt(
-        "translate",
-        tiny_weights,
-        photo,
-        "--preset",
-        "day",
-        "--hires",
-        "--native-size",
-        "-o",
-        tmp_path / "native.png",
-    )
+    args = (photo, "--preset", "day", "--hires", "--native-size", "-o", tmp_path / "native.png")
+    result = run_hidt("translate", tiny_weights, *args)
     assert result.exit_code == 0 and Image.open(tmp_path / "native.png").size == (192, 128)
 
 

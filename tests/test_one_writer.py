@@ -58,18 +58,7 @@ def test_enhance_keeps_alpha_and_profile(tiny_weights, photos):
 
 def test_timelapse_strip_keeps_alpha_and_profile(tiny_weights, photos, tmp_path):
     target = tmp_path / "lapse.mp4"
-    result = run_hidt(
-        "timelapse",
-        tiny_weights,
-        photos[0],
-        "--presets",
-        "day,night",
-        "--frames",
-        "3",
-        "-o",
-        target,
-        "--strip",
-        "-q",
-    )
+    args = (photos[0], "--presets", "day,night", "--frames", 3, "-o", target, "--strip", "-q")
+    result = run_hidt("timelapse", tiny_weights, *args)
     assert result.exit_code == 0, result.output
     assert_kept(tmp_path / "lapse_strip.png")

@@ -222,16 +222,8 @@ def test_max_pixels_also_limits_the_style_image(tiny_weights, tmp_path):
     photo_path, style_path = tmp_path / "p.png", tmp_path / "s.png"
     Image.fromarray(small_photo(8, 8)).save(photo_path)
     Image.fromarray(small_photo(48, 32)).save(style_path)  # 1536 pixels
-    refused = run_hidt(
-        "translate",
-        tiny_weights,
-        "--style",
-        style_path,
-        "--max-pixels",
-        1535,
-        "--quiet",
-        photo_path,
-    )
+    args = (photo_path, "--style", style_path, "--max-pixels", 1535, "--quiet")
+    refused = run_hidt("translate", tiny_weights, *args)
     assert refused.exit_code == 4
     assert f"{style_path}: 1536 pixels is over the limit of 1535" in refused.stderr
     assert "Traceback" not in refused.stderr
@@ -249,15 +241,8 @@ SHAPES = [(1, 1), (7, 3), (3, 7), (400, 20), (20, 400), (17, 16)]
 def test_tiny_and_extreme_shapes_keep_their_size(tiny_weights, tmp_path, size, hires):
     path = tmp_path / "in.png"
     Image.fromarray(small_photo(*size)).save(path)
-    result = run_hidt(
-        "translate",
-        tiny_weights,
-        *NIGHT,
-        path,
-        "-o",
-        tmp_path / "out.png",
-        *(["--hires"] if hires else []),
-    )
+    args = (path, "-o", tmp_path / "out.png", *(["--hires"] if hires else []))
+    result = run_hidt("translate", tiny_weights, *NIGHT, *args)
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "out.png").size == size
 

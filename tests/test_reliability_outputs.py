@@ -112,17 +112,8 @@ def test_read_only_output_folder(tiny_weights, tmp_path, monkeypatch):
     out.mkdir()
     (out / "a_day.png").write_bytes(b"an earlier result")
     deny_writes_in(out, monkeypatch)
-    result = run_hidt(
-        "translate",
-        tiny_weights,
-        tmp_path / "in",
-        "--preset",
-        "day",
-        "-d",
-        out,
-        "--overwrite",
-        "--quiet",
-    )
+    args = (tmp_path / "in", "--preset", "day", "-d", out, "--overwrite", "--quiet")
+    result = run_hidt("translate", tiny_weights, *args)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"hidt: error: {out / name}: cannot write: permission denied"
@@ -264,17 +255,8 @@ def test_video_writer_that_cannot_open_leaves_no_mp4(
 
     monkeypatch.setattr(video.av, "open", refusing)
     out = tmp_path / "out"
-    result = run_hidt(
-        "timelapse",
-        tiny_weights,
-        photo,
-        "--guide",
-        guide,
-        "-o",
-        out / "t.mp4",
-        "--strip",
-        "--quiet",
-    )
+    args = (photo, "--guide", guide, "-o", out / "t.mp4", "--strip", "--quiet")
+    result = run_hidt("timelapse", tiny_weights, *args)
     assert result.exit_code == 4
     assert (
         one_error_line(result) == f"hidt: error: {out / 't.mp4'}: cannot write: Permission denied"
