@@ -1,6 +1,6 @@
 """Clips the tests make, written with PyAV directly (so that reading is tested apart from
-hidt's writer): flat and moving frames, H.264 with B-frames and an optional tone, and where a
-file's packets start."""
+hidt's writer): flat frames and a moving, noisy scene, H.264 with B-frames and an optional
+tone, and where a file's packets start."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import numpy as np
 
 WIDTH, HEIGHT = 64, 48
 """The size of flat() frames."""
+SCENE_SIZE, SCENE_FRAMES, SCENE_RATE = (96, 64), 20, 10
+"""A scene_clip's size (width, height), frame count and rate unless told otherwise."""
 
 
 def colour_of(index: int) -> tuple[int, int, int]:
@@ -21,6 +23,33 @@ def colour_of(index: int) -> tuple[int, int, int]:
 
 def flat(index: int, size: tuple[int, int] = (WIDTH, HEIGHT)) -> np.ndarray:
     return np.full((size[1], size[0], 3), colour_of(index), dtype=np.uint8)
+
+
+def scene(
+    index: int, rng: np.random.Generator, step: int = 3, noise: float = 6.0, gain: float = 1.0
+) -> np.ndarray:
+    """Frame `index` of a textured scene moving `step` pixels a frame, with Gaussian sensor
+    noise, its light scaled by `gain`."""
+    width, height = SCENE_SIZE
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    x = x + step * index
+    rgb = np.stack(
+        [
+            128 + 70 * np.sin(x / 9) * np.cos(y / 13),
+            110 + 60 * np.sin(y / 6),
+            120 + 50 * np.sin((x + 2 * y) / 11),
+        ],
+        axis=-1,
+    )
+    return (gain * rgb + rng.normal(0, noise, rgb.shape)).clip(0, 255).astype(np.uint8)
+
+
+def scene_clip(path: Path, step: int = 3, frames: int = SCENE_FRAMES, **options) -> Path:
+    """A clip of the scene (the same noise every time), made with make_clip(**options)."""
+    rng = np.random.default_rng(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames_rgb = [scene(i, rng, step) for i in range(frames)]
+    return make_clip(path, frames_rgb, rate=SCENE_RATE, **options)
 
 
 def make_clip(

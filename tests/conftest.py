@@ -7,6 +7,7 @@ evaluation inputs in tests/eval_inputs.py. Test modules import these, never each
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -83,6 +84,12 @@ def run_hidt(
 ) -> Result:
     """`hidt COMMAND ARGS` with the model_options."""
     return invoke(command, *model_options(weights, size), *args, input=input)
+
+
+def converted(result: Result) -> set[str]:
+    """The inputs a `--json` report says were converted."""
+    report = json.loads(result.stdout)
+    return {f["input"] for f in report["files"] if f["status"] == "converted"}
 
 
 def hidt_process_command(command: str, weights: Path, *args: object, size: int = 32) -> list[str]:

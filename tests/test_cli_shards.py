@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hidt_cli.cli.shards import nested, take
-from tests.conftest import run_hidt
+from tests.conftest import converted, run_hidt
 from tests.images import make_photo, save_photo
 
 COUNT = 7
@@ -24,11 +24,6 @@ def folder(tmp_path):
     for i in range(COUNT):
         save_photo(src / f"p{i}.png", make_photo(64, 48, seed=i))
     return src
-
-
-def converted(result) -> set[str]:
-    report = json.loads(result.stdout)
-    return {f["input"] for f in report["files"] if f["status"] == "converted"}
 
 
 def test_slices_are_disjoint_and_cover_the_folder(tiny_weights, folder, tmp_path):

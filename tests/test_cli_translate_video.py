@@ -17,40 +17,16 @@ import numpy as np
 import pytest
 
 from hidt_cli.io.video import VideoReader, read_frames
-from tests.clips import make_clip
+from tests.clips import SCENE_FRAMES, SCENE_RATE, SCENE_SIZE, make_clip, scene, scene_clip
 from tests.conftest import DEFAULTS, hidt_process_command, interruptible, run_hidt
 from tests.images import make_photo, save_photo
 
-WIDTH, HEIGHT, FRAMES, RATE = 96, 64, 20, 10
-
-
-def pattern(
-    index: int, rng: np.random.Generator, step: int = 3, noise: float = 6.0, gain: float = 1.0
-) -> np.ndarray:
-    """A textured scene moving `step` pixels a frame, with Gaussian sensor noise, its light
-    scaled by `gain`."""
-    y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float64)
-    x = x + step * index
-    scene = np.stack(
-        [
-            128 + 70 * np.sin(x / 9) * np.cos(y / 13),
-            110 + 60 * np.sin(y / 6),
-            120 + 50 * np.sin((x + 2 * y) / 11),
-        ],
-        axis=-1,
-    )
-    return (gain * scene + rng.normal(0, noise, scene.shape)).clip(0, 255).astype(np.uint8)
-
-
-def clip_at(path: Path, step: int = 3, frames: int = FRAMES, **options) -> Path:
-    rng = np.random.default_rng(0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return make_clip(path, [pattern(i, rng, step) for i in range(frames)], rate=RATE, **options)
+(WIDTH, HEIGHT), FRAMES, RATE = SCENE_SIZE, SCENE_FRAMES, SCENE_RATE
 
 
 @pytest.fixture
 def clip(tmp_path: Path) -> Path:
-    return clip_at(tmp_path / "in" / "clip.mp4", audio="aac")
+    return scene_clip(tmp_path / "in" / "clip.mp4", audio="aac")
 
 
 def streams(path: Path) -> dict:
@@ -99,7 +75,7 @@ def test_a_still_camera_with_sensor_noise_gives_a_steady_result(tmp_path):
     smoothing should hide), in float32, both clips lossless so that the numbers are hidt's own
     and the same on every run. Measured: the output's frame-to-frame change is 0.556× the
     input's and its brightness jitter 0.651× (without the steadying: 0.571× and 0.721×)."""
-    still = clip_at(tmp_path / "still.mp4", step=0, frames=30, lossless=True)
+    still = scene_clip(tmp_path / "still.mp4", step=0, frames=30, lossless=True)
     result = run_hidt("translate", DEFAULTS, still, "--preset", "night", "--crf", "0", "--fp32")
     assert result.exit_code == 0, result.output
     change_in, jitter_in = measures(list(read_frames(still)))
@@ -109,7 +85,7 @@ def test_a_still_camera_with_sensor_noise_gives_a_steady_result(tmp_path):
 
 
 def test_rotation_is_kept_and_frames_stay_upright(tiny_weights, tmp_path):
-    phone = clip_at(tmp_path / "phone.mp4", frames=6, rotation=90)
+    phone = scene_clip(tmp_path / "phone.mp4", frames=6, rotation=90)
     result = run_hidt("translate", tiny_weights, phone, "--preset", "day")
     assert result.exit_code == 0, result.output
     with VideoReader(tmp_path / "phone_day.mp4") as reader:
@@ -121,7 +97,7 @@ def test_rotation_is_kept_and_frames_stay_upright(tiny_weights, tmp_path):
 
 def test_variable_frame_rate_keeps_every_timestamp(tiny_weights, tmp_path):
     ticks = [0, 1, 2, 5, 6, 10, 11, 12]  # in 1/20 s: gaps where frames were dropped
-    vfr = clip_at(tmp_path / "vfr.mp4", frames=len(ticks), pts=ticks, time_base=Fraction(1, 20))
+    vfr = scene_clip(tmp_path / "vfr.mp4", frames=len(ticks), pts=ticks, time_base=Fraction(1, 20))
     result = run_hidt("translate", tiny_weights, vfr, "--style-code=-0.5,-1,-1")
     assert result.exit_code == 0, result.output
     out = tmp_path / "vfr_code-0.5_-1_-1.mp4"
@@ -130,8 +106,8 @@ def test_variable_frame_rate_keeps_every_timestamp(tiny_weights, tmp_path):
 
 def test_photos_and_videos_mixed_in_a_folder(tiny_weights, tmp_path):
     src = tmp_path / "mixed"
-    clip_at(src / "a.mp4", frames=5)
-    clip_at(src / "sub" / "b.mov", frames=4, container="mov")
+    scene_clip(src / "a.mp4", frames=5)
+    scene_clip(src / "sub" / "b.mov", frames=4, container="mov")
     save_photo(src / "p.png")
     out = tmp_path / "out"
     result = run_hidt(
@@ -157,8 +133,8 @@ def test_hires_on_a_clip_renders_each_frame_as_a_photo_at_the_clips_size(tiny_we
 
 def test_a_truncated_clip_is_named_and_the_others_still_convert(tiny_weights, tmp_path):
     src = tmp_path / "batch"
-    whole = clip_at(src / "good.mp4", frames=8)
-    noisy = clip_at(tmp_path / "noisy.mp4", frames=20)
+    whole = scene_clip(src / "good.mp4", frames=8)
+    noisy = scene_clip(tmp_path / "noisy.mp4", frames=20)
     data = noisy.read_bytes()
     (src / "cut.mp4").write_bytes(data[: len(data) // 2])
     save_photo(src / "p.jpg")
@@ -185,7 +161,7 @@ def test_a_guide_video_styles_the_clip_frame_by_frame(clip, tmp_path):
     steady)."""
     rng = np.random.default_rng(1)
     gains = np.linspace(0.1, 1.0, FRAMES)
-    sunrise = [pattern(i, rng, step=-2, gain=gain) for i, gain in enumerate(gains)]
+    sunrise = [scene(i, rng, step=-2, gain=gain) for i, gain in enumerate(gains)]
     guide = make_clip(tmp_path / "sunrise.mp4", sunrise, rate=RATE)
     result = run_hidt("translate", DEFAULTS, clip, "--guide", guide, "--fp32")
     assert result.exit_code == 0, result.output
