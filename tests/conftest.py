@@ -1,24 +1,30 @@
-"""Shared fixtures: tiny random-weight models saved the way real weights are, generated
-photos, and the shared parity data (skipped with a reason when absent); the suite's thread
-count and hypothesis profiles."""
+"""Shared fixtures and helpers: tiny random-weight models saved the way real weights are, the
+shipped default weights, the CLI run in this process or in a child, a generated photo, and the
+shared parity data (skipped with a reason when absent); the suite's thread count and hypothesis
+profiles. What tests make lives beside it: pictures in tests/images.py, clips in tests/clips.py,
+evaluation inputs in tests/eval_inputs.py. Test modules import these, never each other."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+from click.testing import Result
 from hypothesis import settings
-from PIL import Image, ImageCms
 from typer.testing import CliRunner
 
+import hidt_cli
 from hidt_cli.cli.app import app
 from hidt_cli.models import Enhancer, EnhancerConfig, Generator, GeneratorConfig
 from hidt_cli.weights import save_safetensors, write_manifest
+from tests.images import save_photo
 
 # One torch thread, here and in the `hidt` processes tests start: the test networks are tiny,
 # and two threads on two busy cores (a training job beside the suite) wait for each other at
@@ -40,6 +46,9 @@ else:
     settings.load_profile("quick")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DEFAULTS = Path(__file__).resolve().parents[1] / "weights"
+"""The shipped default weights (small: they are used in tests where random ones cannot tell
+styles apart)."""
 TINY_GENERATOR = GeneratorConfig(
     base_channels=8,
     content_res_blocks=1,
@@ -49,13 +58,47 @@ TINY_GENERATOR = GeneratorConfig(
 )
 TINY_ENHANCER = EnhancerConfig(features=8, blocks=1, growth=4)
 TINY_PRESETS = {"night": (-0.5, -1.0, -1.0), "day": (0.2, 0.5, 0.3)}
+TINY_TRAIN = {
+    "generator": dataclasses.asdict(TINY_GENERATOR),
+    "d_base": 8,
+    "d_layers": 3,
+    "workers": 0,
+    "style_pool": 16,
+}
+"""Training settings (a --config file's JSON) for the tiny networks."""
 
 
-def run_translate(weights: Path, *args: object, input: bytes | None = None):
-    """`hidt translate` through the real CLI with the given weights, on the CPU at inference
-    size 32 (fast with the tiny test networks)."""
-    base = ["translate", "--weights", str(weights), "--device", "cpu", "--inference-size", "32"]
-    return CliRunner().invoke(app, [*base, *map(str, args)], input=input)
+def model_options(weights: Path, size: int = 32) -> list[str]:
+    """The options of a command that loads a model: these weights, on the CPU, at inference
+    size `size` (32: fast with the tiny test networks)."""
+    return ["--weights", str(weights), "--device", "cpu", "--inference-size", str(size)]
+
+
+def invoke(*args: object, input: bytes | None = None) -> Result:
+    """A `hidt` command line through the real CLI, in this process."""
+    return CliRunner().invoke(app, [*map(str, args)], input=input)
+
+
+def run_hidt(
+    command: str, weights: Path, *args: object, size: int = 32, input: bytes | None = None
+) -> Result:
+    """`hidt COMMAND ARGS` with the model_options."""
+    return invoke(command, *model_options(weights, size), *args, input=input)
+
+
+def converted(result: Result) -> set[str]:
+    """The inputs a `--json` report says were converted."""
+    report = json.loads(result.stdout)
+    return {f["input"] for f in report["files"] if f["status"] == "converted"}
+
+
+def hidt_process_command(command: str, weights: Path, *args: object, size: int = 32) -> list[str]:
+    """The same command line for a child process (`python -m hidt_cli`)."""
+    return [
+        *(sys.executable, "-m", "hidt_cli", command),
+        *model_options(weights, size),
+        *map(str, args),
+    ]
 
 
 def interruptible(command: list[str], **kwargs) -> subprocess.Popen:
@@ -64,6 +107,26 @@ def interruptible(command: list[str], **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
         command, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs
     )
+
+
+def offline_hub_environment(cache: Path) -> dict[str, str]:
+    """The environment of a child process that finds hub weights only in `cache`:
+    huggingface_hub reads it at import, so each case needs a fresh process."""
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_CACHE": str(cache),
+        "HF_HOME": str(cache.parent),
+    }
+
+
+def touch(root: Path, *names: str) -> None:
+    """Files of these relative names below `root` (folders made), each one byte long: for
+    tests of names and walks, where content does not matter."""
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
 
 
 @pytest.fixture(scope="session")
@@ -83,25 +146,22 @@ def tiny_weights(tmp_path_factory) -> Path:
     return folder
 
 
-def make_photo(width: int = 96, height: int = 64, seed: int = 0) -> np.ndarray:
-    """A small synthetic photo: a sky-to-ground gradient with a few coloured blocks."""
-    rng = np.random.default_rng(seed)
-    y = np.linspace(0, 1, height)[:, None, None]
-    image = np.concatenate([120 + 100 * (1 - y), 140 + 60 * (1 - y), 200 - 120 * y], axis=2)
-    image = np.broadcast_to(image, (height, width, 3)).copy()
-    for _ in range(4):
-        x0, y0 = rng.integers(0, width - 8), rng.integers(0, height - 8)
-        image[y0 : y0 + 8, x0 : x0 + 8] = rng.integers(0, 255, 3)
-    return image.clip(0, 255).astype(np.uint8)
+@pytest.fixture(scope="module")
+def model(tiny_weights) -> hidt_cli.HiDT:
+    """The tiny networks in float32 on the CPU, whatever precision this host would pick."""
+    return hidt_cli.load(tiny_weights, device="cpu", dtype=torch.float32)
+
+
+@pytest.fixture(scope="session")
+def default_model() -> hidt_cli.HiDT:
+    """The shipped default weights in float32 on the CPU."""
+    return hidt_cli.load(DEFAULTS, device="cpu", dtype=torch.float32)
 
 
 @pytest.fixture
 def photo(tmp_path) -> Path:
-    """A generated 96×64 JPEG photo in its own folder."""
-    path = tmp_path / "inputs" / "photo.jpg"
-    path.parent.mkdir()
-    Image.fromarray(make_photo()).save(path, quality=95)
-    return path
+    """A generated 96×64 JPEG photo (make_photo) in its own folder."""
+    return save_photo(tmp_path / "inputs" / "photo.jpg", quality=95)
 
 
 @pytest.fixture(scope="session")
@@ -110,13 +170,3 @@ def shared() -> Path:
     if not (SHARED / "parity" / "fixtures.npz").is_file():
         pytest.skip(f"shared data not found at {SHARED} (parity fixtures and photos live there)")
     return SHARED
-
-
-ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
-def rgba_photo(path: Path, seed: int = 0) -> Path:
-    """A 96×64 PNG with a gradient alpha channel and an embedded sRGB profile."""
-    alpha = np.tile(np.linspace(0, 255, 96).astype(np.uint8), (64, 1))
-    Image.fromarray(np.dstack([make_photo(seed=seed), alpha]), "RGBA").save(path, icc_profile=ICC)
-    return path

@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from hypothesis import strategies as st
-from PIL import Image, ImageCms
+from PIL import Image
 
 from hidt_cli.io.images import ImageError, read_image
 from hidt_cli.models import Generator
 from hidt_cli.weights import WeightsError, load, save_safetensors
-from tests.conftest import TINY_GENERATOR, TINY_PRESETS, make_photo
-from tests.test_io_video import flat, make_clip, packet_starts
+from tests.clips import flat, make_clip, packet_starts
+from tests.conftest import TINY_GENERATOR, TINY_PRESETS
+from tests.images import SRGB, encoded, make_photo
 
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
 WEIGHTS_FORMATS = (".pt", ".safetensors")
@@ -63,17 +64,10 @@ def mutate(data: bytes, edits: list[tuple[str, int, object]]) -> bytes:
     return bytes(out)
 
 
-def _encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
 @functools.cache
 def image_seeds() -> dict[str, bytes]:
     """Small valid files that use the parts of each format a loader can trip on: colour
     profiles, EXIF orientation, transparency, progressive scans, several frames."""
-    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     exif = Image.Exif()
     exif[0x0112] = 6
     rgb = make_photo(24, 16)
@@ -81,14 +75,14 @@ def image_seeds() -> dict[str, bytes]:
     frames = [Image.fromarray(make_photo(24, 16, seed=i)) for i in range(3)]
     animated = {"save_all": True, "append_images": frames[1:], "duration": 40}
     return {
-        "png": _encoded(
-            Image.fromarray(np.dstack([rgb, alpha])), "PNG", icc_profile=srgb, exif=exif
+        "png": encoded(
+            Image.fromarray(np.dstack([rgb, alpha])), "PNG", icc_profile=SRGB, exif=exif
         ),
-        "jpeg": _encoded(
-            Image.fromarray(rgb), "JPEG", icc_profile=srgb, exif=exif, progressive=True
+        "jpeg": encoded(
+            Image.fromarray(rgb), "JPEG", icc_profile=SRGB, exif=exif, progressive=True
         ),
-        "gif": _encoded(frames[0], "GIF", transparency=0, **animated),
-        "webp": _encoded(frames[0], "WEBP", icc_profile=srgb, exif=exif, **animated),
+        "gif": encoded(frames[0], "GIF", transparency=0, **animated),
+        "webp": encoded(frames[0], "WEBP", icc_profile=SRGB, exif=exif, **animated),
     }
 
 

@@ -101,12 +101,6 @@ def running(model: HiDT, **settings: object) -> Iterator[tuple[Server, Client]]:
         yield server, Client(f"http://127.0.0.1:{server.port}", headers)
 
 
-def encoded(rgb: np.ndarray, fmt: str = "PNG", **options: object) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None

@@ -10,12 +10,8 @@ from PIL import Image
 import hidt_cli
 from hidt_cli.devices import native_bf16
 from hidt_cli.styles import StyleError
-from tests.conftest import TINY_PRESETS, make_photo
-
-
-@pytest.fixture(scope="module")
-def model(tiny_weights):
-    return hidt_cli.load(tiny_weights, device="cpu", dtype=torch.float32)
+from tests.conftest import TINY_PRESETS
+from tests.images import make_photo
 
 
 def test_load_reads_config_presets_and_enhancer(model):

@@ -9,29 +9,22 @@ named one by one: a folder walk names a pipe as a problem instead of reading it.
 from __future__ import annotations
 
 import errno
-import io
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.conftest import interruptible, make_photo, run_translate
+from tests.conftest import hidt_process_command, interruptible, run_hidt
+from tests.images import encoded, make_photo
 
 COUNT = 8
 PIPE_AT = 4
 """Index of the named pipe among the sorted inputs: the photos before it can be converted."""
 WAIT_SECONDS = 120
-
-
-def png_bytes(seed: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(make_photo(seed=seed)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def wait_for(condition, process: subprocess.Popen, what: str) -> None:
@@ -63,27 +56,13 @@ def test_interrupted_batch_leaves_only_complete_outputs_and_resumes(tiny_weights
     src.mkdir()
     for i in range(COUNT):
         if i != PIPE_AT:
-            (src / f"p{i:03d}.png").write_bytes(png_bytes(i))
+            (src / f"p{i:03d}.png").write_bytes(encoded(make_photo(seed=i)))
     pipe = src / f"p{PIPE_AT:03d}.png"
     os.mkfifo(pipe)
-    command = [
-        sys.executable,
-        "-m",
-        "hidt_cli",
-        "translate",
-        *map(str, sorted(src.iterdir())),
-        "--output-dir",
-        str(out),
-        "--preset",
-        "day",
-        "--weights",
-        str(tiny_weights),
-        "--device",
-        "cpu",
-        "--inference-size",
-        "32",
-        "--quiet",
-    ]
+    inputs = sorted(src.iterdir())
+    command = hidt_process_command(
+        "translate", tiny_weights, *inputs, "--output-dir", out, "--preset", "day", "--quiet"
+    )
     process = interruptible(command, stderr=subprocess.PIPE, text=True)
     writer: int | None = None
 
@@ -109,8 +88,8 @@ def test_interrupted_batch_leaves_only_complete_outputs_and_resumes(tiny_weights
         with Image.open(path) as image:
             image.load()  # a truncated file would fail here
     pipe.unlink()
-    pipe.write_bytes(png_bytes(PIPE_AT))
-    rerun = run_translate(tiny_weights, src, "--output-dir", out, "--preset", "day")
+    pipe.write_bytes(encoded(make_photo(seed=PIPE_AT)))
+    rerun = run_hidt("translate", tiny_weights, src, "--output-dir", out, "--preset", "day")
     assert rerun.exit_code == 0, rerun.output
     assert f"{COUNT - len(done)} converted, {len(done)} skipped" in rerun.stderr
     assert len(list(out.glob("*.png"))) == COUNT
@@ -119,10 +98,8 @@ def test_interrupted_batch_leaves_only_complete_outputs_and_resumes(tiny_weights
 def test_ctrl_c_while_starting_says_so(tiny_weights, photo):
     """torch and the commands take a second or more to load: an interrupt then is one line
     and exit 130, as during the work."""
-    command = [sys.executable, "-m", "hidt_cli", "translate", str(photo), "--preset", "night"]
-    process = interruptible(
-        [*command, "--weights", str(tiny_weights)], stderr=subprocess.PIPE, text=True
-    )
+    command = hidt_process_command("translate", tiny_weights, photo, "--preset", "night")
+    process = interruptible(command, stderr=subprocess.PIPE, text=True)
     time.sleep(0.3)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)

@@ -9,37 +9,21 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from typer.testing import CliRunner
 
-from hidt_cli.cli.app import app
 from hidt_cli.sheets import GAP
 from hidt_cli.styles import sample_prior
-from tests.conftest import make_photo
-
-runner = CliRunner()
+from tests.conftest import run_hidt
+from tests.images import make_photo, pixels, save_photo
 
 
 @pytest.fixture
 def square(tmp_path) -> Path:
     """An 80×80 PNG photo (lossless, so outputs can be compared exactly)."""
-    path = tmp_path / "in" / "square.png"
-    path.parent.mkdir()
-    Image.fromarray(make_photo(80, 80, seed=3)).save(path)
-    return path
-
-
-def sample(tiny_weights: Path, *args):
-    model = ["--weights", str(tiny_weights), "--device", "cpu", "--inference-size", "32"]
-    return runner.invoke(app, ["sample-styles", *map(str, args), *model])
-
-
-def pixels(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    return save_photo(tmp_path / "in" / "square.png", make_photo(80, 80, seed=3))
 
 
 def test_n_results_and_a_sheet_next_to_the_input(tiny_weights, photo):
-    result = sample(tiny_weights, photo, "-n", "3", "--seed", "1", "-q")
+    result = run_hidt("sample-styles", tiny_weights, photo, "-n", "3", "--seed", "1", "-q")
     assert result.exit_code == 0, result.output
     folder = photo.parent
     for i in range(3):
@@ -58,7 +42,8 @@ def test_n_results_and_a_sheet_next_to_the_input(tiny_weights, photo):
 
 
 def test_sheet_columns_and_original_first(tiny_weights, square, tmp_path):
-    result = sample(tiny_weights, square, "-n", "3", "--columns", "2", "-d", tmp_path / "out", "-q")
+    args = (square, "-n", 3, "--columns", 2, "-d", tmp_path / "out", "-q")
+    result = run_hidt("sample-styles", tiny_weights, *args)
     assert result.exit_code == 0, result.output
     sheet = pixels(tmp_path / "out" / "square_styles.png").astype(np.float32)
     assert sheet.shape[1] == GAP + 2 * (80 + GAP)  # two columns of 80-pixel cells
@@ -68,7 +53,8 @@ def test_sheet_columns_and_original_first(tiny_weights, square, tmp_path):
 
 
 def test_json_reports_codes_from_the_seeded_prior(tiny_weights, square, tmp_path):
-    result = sample(tiny_weights, square, "-n", "4", "--seed", "7", "-d", tmp_path, "--json", "-q")
+    args = (square, "-n", 4, "--seed", 7, "-d", tmp_path, "--json", "-q")
+    result = run_hidt("sample-styles", tiny_weights, *args)
     assert result.exit_code == 0, result.output
     records = json.loads(result.stdout)
     assert [r["index"] for r in records] == [0, 1, 2, 3]
@@ -80,12 +66,8 @@ def test_json_reports_codes_from_the_seeded_prior(tiny_weights, square, tmp_path
 
 def test_same_seed_same_outputs_other_seed_other_outputs(tiny_weights, square, tmp_path):
     for name, seed in (("one", 1), ("again", 1), ("two", 2)):
-        assert (
-            sample(
-                tiny_weights, square, "-n", "2", "--seed", seed, "-d", tmp_path / name, "-q"
-            ).exit_code
-            == 0
-        )
+        args = (square, "-n", 2, "--seed", seed, "-d", tmp_path / name, "-q")
+        assert run_hidt("sample-styles", tiny_weights, *args).exit_code == 0
     for i in range(2):
         one, again, two = (
             pixels(tmp_path / d / f"square_prior{i}.png") for d in ("one", "again", "two")
@@ -97,19 +79,8 @@ def test_same_seed_same_outputs_other_seed_other_outputs(tiny_weights, square, t
 
 
 def test_native_size_and_no_sheet(tiny_weights, photo, tmp_path):
-    result = sample(
-        tiny_weights,
-        photo,
-        "-n",
-        "2",
-        "--native-size",
-        "--no-sheet",
-        "-f",
-        "webp",
-        "-d",
-        tmp_path,
-        "-q",
-    )
+    args = (photo, "-n", 2, "--native-size", "--no-sheet", "-f", "webp", "-d", tmp_path, "-q")
+    result = run_hidt("sample-styles", tiny_weights, *args)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "inputs",
@@ -121,30 +92,26 @@ def test_native_size_and_no_sheet(tiny_weights, photo, tmp_path):
 
 
 def test_table_of_codes_unless_quiet(tiny_weights, square, tmp_path):
-    loud = sample(tiny_weights, square, "-n", "2", "--seed", "0", "-d", tmp_path / "loud")
+    args = (square, "-n", 2, "--seed", 0, "-d")
+    loud = run_hidt("sample-styles", tiny_weights, *args, tmp_path / "loud")
     assert loud.exit_code == 0, loud.output
     code = sample_prior(2, 0, 3)[1]
     assert ",".join(f"{v:.4f}" for v in code.tolist()) in loud.stderr
     assert loud.stdout == ""
-    quiet = sample(tiny_weights, square, "-n", "2", "--seed", "0", "-d", tmp_path / "quiet", "-q")
+    quiet = run_hidt("sample-styles", tiny_weights, *args, tmp_path / "quiet", "-q")
     assert quiet.exit_code == 0 and quiet.output == ""
 
 
 def test_existing_outputs_are_refused_without_overwrite(tiny_weights, square, tmp_path):
-    assert (
-        sample(tiny_weights, square, "-n", "2", "--seed", "1", "-d", tmp_path, "-q").exit_code == 0
-    )
+    first = (square, "-n", 2, "--seed", 1, "-d", tmp_path, "-q")
+    assert run_hidt("sample-styles", tiny_weights, *first).exit_code == 0
     before = (tmp_path / "square_prior1.png").read_bytes()
-    result = sample(tiny_weights, square, "-n", "2", "--seed", "2", "-d", tmp_path)
+    other = (square, "-n", 2, "--seed", 2, "-d", tmp_path)
+    result = run_hidt("sample-styles", tiny_weights, *other)
     assert result.exit_code == 1
     assert "square_prior0.png: exists (use --overwrite)" in result.stderr
     assert (tmp_path / "square_prior1.png").read_bytes() == before
-    assert (
-        sample(
-            tiny_weights, square, "-n", "2", "--seed", "2", "-d", tmp_path, "--overwrite", "-q"
-        ).exit_code
-        == 0
-    )
+    assert run_hidt("sample-styles", tiny_weights, *other, "--overwrite", "-q").exit_code == 0
     assert (tmp_path / "square_prior1.png").read_bytes() != before
 
 
@@ -152,7 +119,7 @@ def test_existing_outputs_are_refused_without_overwrite(tiny_weights, square, tm
 def test_unreadable_input_is_one_line_with_exit_4(tiny_weights, tmp_path, content):
     bad = tmp_path / "bad.png"
     bad.write_bytes(content)
-    result = sample(tiny_weights, bad, "-n", "2")
+    result = run_hidt("sample-styles", tiny_weights, bad, "-n", "2")
     assert result.exit_code == 4
     assert "Traceback" not in result.output
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
@@ -161,6 +128,6 @@ def test_unreadable_input_is_one_line_with_exit_4(tiny_weights, tmp_path, conten
 
 
 def test_bad_format_is_a_usage_error(tiny_weights, square):
-    result = sample(tiny_weights, square, "--format", "gif")
+    result = run_hidt("sample-styles", tiny_weights, square, "--format", "gif")
     assert result.exit_code == 2
     assert "--format" in result.stderr

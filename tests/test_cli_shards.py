@@ -8,36 +8,29 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from hidt_cli.cli.shards import nested, take
-from tests.conftest import make_photo, run_translate
+from tests.conftest import converted, run_hidt
+from tests.images import make_photo, save_photo
 
 COUNT = 7
+DAY = ("--preset", "day", "--json", "-q")
+"""Every run here: one style, and a report to read the converted inputs from."""
 
 
 @pytest.fixture
 def folder(tmp_path):
     src = tmp_path / "in"
-    src.mkdir()
     for i in range(COUNT):
-        Image.fromarray(make_photo(64, 48, seed=i)).save(src / f"p{i}.png")
+        save_photo(src / f"p{i}.png", make_photo(64, 48, seed=i))
     return src
-
-
-def run(tiny_weights, *args):
-    return run_translate(tiny_weights, "--preset", "day", "--json", "-q", *args)
-
-
-def converted(result) -> set[str]:
-    report = json.loads(result.stdout)
-    return {f["input"] for f in report["files"] if f["status"] == "converted"}
 
 
 def test_slices_are_disjoint_and_cover_the_folder(tiny_weights, folder, tmp_path):
     parts = []
     for k in range(3):
-        result = run(tiny_weights, folder, "--output-dir", tmp_path / "out", "--shard", f"{k}/3")
+        args = (folder, "--output-dir", tmp_path / "out", "--shard", f"{k}/3")
+        result = run_hidt("translate", tiny_weights, *DAY, *args)
         assert result.exit_code == 0, result.output
         parts.append(converted(result))
     assert [len(p) for p in parts] == [3, 2, 2]
@@ -48,7 +41,7 @@ def test_slices_are_disjoint_and_cover_the_folder(tiny_weights, folder, tmp_path
 def test_torchrun_ranks_take_their_slice(tiny_weights, folder, tmp_path, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
-    result = run(tiny_weights, folder, "--output-dir", tmp_path / "out")
+    result = run_hidt("translate", tiny_weights, *DAY, folder, "--output-dir", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert converted(result) == {str(folder / f"p{i}.png") for i in (1, 3, 5)}
 
@@ -85,7 +78,9 @@ def test_devices_run_one_worker_process_each_on_disjoint_slices(
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.setenv("HIDT_TEST_WRITES", str(writes))
     out = tmp_path / "out"
-    result = run(tiny_weights, folder, "--output-dir", out, "--devices", "cpu,cpu")
+    result = run_hidt(
+        "translate", tiny_weights, *DAY, folder, "--output-dir", out, "--devices", "cpu,cpu"
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     source_of = {
@@ -115,7 +110,7 @@ def test_bad_shard_and_devices_errors(tiny_weights, folder, tmp_path):
         (["--shard", "a/b"], "expected K/N"),
         (["--devices", "cpu", "-o", tmp_path / "x.png"], "use --output-dir"),
     ):
-        result = run(tiny_weights, folder, *args)
+        result = run_hidt("translate", tiny_weights, *DAY, folder, *args)
         assert result.exit_code == 2 and message in result.stderr
 
 

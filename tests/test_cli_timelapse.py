@@ -1,5 +1,6 @@
 """`hidt timelapse` end to end with tiny random weights on the CPU, against synthetic guide
-videos written with OpenCV, plus its style-extraction and rendering functions."""
+videos written with OpenCV, plus its style-extraction and rendering functions; with the shipped
+weights, that the frames follow the guide's light."""
 
 from __future__ import annotations
 
@@ -11,18 +12,15 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from typer.testing import CliRunner
 
-from hidt_cli.cli.app import app
 from hidt_cli.guide import guide_codes
-from hidt_cli.io.video import probe_video
-from hidt_cli.model import HiDT, load
+from hidt_cli.io.video import probe_video, read_frames
 from hidt_cli.ranges import photo_tensor, to_uint8
 from hidt_cli.render import RenderSpec, batch_size
 from hidt_cli.styles import interpolate_codes
 from hidt_cli.timelapse import render_frames, strip_indices
-
-from .conftest import make_photo
+from tests.conftest import DEFAULTS, run_hidt
+from tests.images import make_photo
 
 GUIDE_FRAMES, GUIDE_FPS = 24, 24.0
 # The 96×64 `photo` at inference size 32 is processed at 48×32 (width × height).
@@ -52,28 +50,6 @@ def constant(tmp_path_factory) -> Path:
     return write_guide(tmp_path_factory.mktemp("guide") / "constant.mp4", [128] * GUIDE_FRAMES)
 
 
-@pytest.fixture(scope="module")
-def model(tiny_weights) -> HiDT:
-    return load(tiny_weights, device="cpu")
-
-
-def run(tiny_weights: Path, *args: str, size: int = 32):
-    return CliRunner().invoke(
-        app,
-        [
-            "timelapse",
-            *args,
-            "--weights",
-            str(tiny_weights),
-            "--device",
-            "cpu",
-            "--inference-size",
-            str(size),
-            "--quiet",
-        ],
-    )
-
-
 def video_shape(path: Path) -> tuple[int, tuple[int, int], float]:
     """(frames decoded, (width, height), fps) of an MP4, read back with OpenCV."""
     capture = cv2.VideoCapture(str(path))
@@ -90,7 +66,7 @@ def video_shape(path: Path) -> tuple[int, tuple[int, int], float]:
 
 
 def test_guide_every_second_frame(tiny_weights, photo, ramp):
-    result = run(tiny_weights, str(photo), "--guide", str(ramp), "--stride", "2")
+    result = run_hidt("timelapse", tiny_weights, photo, "--guide", ramp, "--stride", "2", "--quiet")
     assert result.exit_code == 0, result.output
     out = photo.with_name("photo_timelapse.mp4")
     count, size, fps = video_shape(out)
@@ -100,21 +76,24 @@ def test_guide_every_second_frame(tiny_weights, photo, ramp):
     assert sorted(p.name for p in photo.parent.iterdir()) == ["photo.jpg", "photo_timelapse.mp4"]
 
 
+def test_the_frames_follow_the_guides_light(photo, ramp, constant, tmp_path):
+    """With the shipped weights: a guide going from dark to bright gives frames that brighten
+    with it (mean level 11 to 209 here), a steady guide frames that stay alike."""
+    brightness = {}
+    for guide in (ramp, constant):
+        out = tmp_path / f"{guide.stem}.mp4"
+        result = run_hidt("timelapse", DEFAULTS, photo, "--guide", guide, "-o", out, "--fp32")
+        assert result.exit_code == 0, result.output
+        brightness[guide.stem] = np.array([frame.mean() for frame in read_frames(out)])
+    rising, steady = brightness["ramp"], brightness["constant"]
+    assert rising[-1] - rising[0] > 100 and (np.diff(rising) > -1).all(), rising.round(1)
+    assert np.ptp(steady) < 5, steady.round(1)
+
+
 def test_frames_caps_the_guide(tiny_weights, photo, ramp, tmp_path):
     out = tmp_path / "capped.mp4"
-    result = run(
-        tiny_weights,
-        str(photo),
-        "--guide",
-        str(ramp),
-        "--stride",
-        "3",
-        "--frames",
-        "5",
-        "-o",
-        str(out),
-        "--json",
-    )
+    args = (photo, "--guide", ramp, "--stride", 3, "--frames", 5, "-o", out, "--json", "--quiet")
+    result = run_hidt("timelapse", tiny_weights, *args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report == {"output": str(out), "frames": 5, "fps": pytest.approx(8.0), "strip": None}
@@ -123,27 +102,16 @@ def test_frames_caps_the_guide(tiny_weights, photo, ramp, tmp_path):
 
 def test_photo_already_at_processing_size(tiny_weights, photo, tmp_path):
     out = tmp_path / "native.mp4"
-    result = run(
-        tiny_weights, str(photo), "--presets", "day", "--frames", "2", "-o", str(out), size=64
-    )
+    args = (photo, "--presets", "day", "--frames", 2, "-o", out, "--quiet")
+    result = run_hidt("timelapse", tiny_weights, *args, size=64)
     assert result.exit_code == 0, result.output
     assert video_shape(out)[:2] == (2, (96, 64))
 
 
 def test_presets_with_strip(tiny_weights, photo, tmp_path):
     out = tmp_path / "day.mp4"
-    result = run(
-        tiny_weights,
-        str(photo),
-        "--presets",
-        "night,-0.5:-1.0:-1.0,day",
-        "--frames",
-        "10",
-        "-o",
-        str(out),
-        "--strip",
-        "--json",
-    )
+    args = (photo, "--presets", "night,-0.5:-1.0:-1.0,day", "--frames", 10, "-o", out)
+    result = run_hidt("timelapse", tiny_weights, *args, "--strip", "--json", "--quiet")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["frames"] == 10 and report["fps"] == 24.0
@@ -158,11 +126,13 @@ def test_hires_frames_have_the_photo_size_or_four_times_the_inference_size(
 ):
     out = tmp_path / "hires.mp4"
     args = ["--presets", "day", "--frames", "2", "--hires"]
-    result = run(tiny_weights, str(photo), *args, "-o", str(out))
+    result = run_hidt("timelapse", tiny_weights, photo, *args, "-o", out, "--quiet")
     assert result.exit_code == 0, result.output
     assert video_shape(out)[:2] == (2, PHOTO_SIZE)
     native = tmp_path / "native.mp4"
-    result = run(tiny_weights, str(photo), *args, "--native-size", "-o", str(native))
+    result = run_hidt(
+        "timelapse", tiny_weights, photo, *args, "--native-size", "-o", native, "--quiet"
+    )
     assert result.exit_code == 0, result.output
     assert video_shape(native)[:2] == (2, (4 * 48, 4 * 32))
 
@@ -170,11 +140,11 @@ def test_hires_frames_have_the_photo_size_or_four_times_the_inference_size(
 def test_existing_output_is_kept_unless_overwrite(tiny_weights, photo, tmp_path):
     out = tmp_path / "taken.mp4"
     out.write_bytes(b"keep me")
-    args = [str(photo), "--presets", "day", "--frames", "2", "-o", str(out)]
-    result = run(tiny_weights, *args)
+    args = [photo, "--presets", "day", "--frames", "2", "-o", out]
+    result = run_hidt("timelapse", tiny_weights, *args, "--quiet")
     assert result.exit_code == 1 and "exists (use --overwrite)" in result.stderr
     assert out.read_bytes() == b"keep me"
-    assert run(tiny_weights, *args, "--overwrite").exit_code == 0
+    assert run_hidt("timelapse", tiny_weights, *args, "--overwrite", "--quiet").exit_code == 0
     assert video_shape(out)[0] == 2
 
 
@@ -188,37 +158,41 @@ def assert_one_line_error(result, code: int, text: str) -> None:
 
 
 def test_missing_guide(tiny_weights, photo, tmp_path):
-    result = run(tiny_weights, str(photo), "--guide", str(tmp_path / "nope.mp4"))
+    result = run_hidt("timelapse", tiny_weights, photo, "--guide", tmp_path / "nope.mp4", "--quiet")
     assert_one_line_error(result, 4, "nope.mp4: no such file")
 
 
 def test_text_file_named_mp4(tiny_weights, photo, tmp_path):
     fake = tmp_path / "notes.mp4"
     fake.write_text("not a video\n")
-    result = run(tiny_weights, str(photo), "--guide", str(fake))
+    result = run_hidt("timelapse", tiny_weights, photo, "--guide", fake, "--quiet")
     assert_one_line_error(result, 4, "notes.mp4: cannot")
 
 
 def test_unreadable_image(tiny_weights, tmp_path):
     fake = tmp_path / "photo.jpg"
     fake.write_text("not an image")
-    assert_one_line_error(run(tiny_weights, str(fake), "--presets", "day"), 4, "photo.jpg:")
+    assert_one_line_error(
+        run_hidt("timelapse", tiny_weights, fake, "--presets", "day", "--quiet"), 4, "photo.jpg:"
+    )
 
 
 def test_unknown_preset_lists_the_known_ones(tiny_weights, photo):
-    result = run(tiny_weights, str(photo), "--presets", "day,dusk")
+    result = run_hidt("timelapse", tiny_weights, photo, "--presets", "day,dusk", "--quiet")
     assert_one_line_error(result, 2, "unknown preset 'dusk' (known: day, night)")
 
 
 def test_bad_style_code(tiny_weights, photo):
     assert_one_line_error(
-        run(tiny_weights, str(photo), "--presets", "1:2"), 2, "'1:2' is not a style code"
+        run_hidt("timelapse", tiny_weights, photo, "--presets", "1:2", "--quiet"),
+        2,
+        "'1:2' is not a style code",
     )
 
 
 @pytest.mark.parametrize("choice", [[], ["--presets", "day", "--guide", "x.mp4"]])
 def test_exactly_one_source(tiny_weights, photo, choice):
-    result = run(tiny_weights, str(photo), *choice)
+    result = run_hidt("timelapse", tiny_weights, photo, *choice, "--quiet")
     assert_one_line_error(result, 2, "give exactly one of --guide VIDEO or --presets")
 
 
@@ -234,7 +208,7 @@ def test_codes_of_a_constant_video_are_equal(model, constant):
 def test_codes_follow_the_guide(model, ramp):
     """Unsmoothed codes are those of the frames themselves; smoothing only calms them."""
     raw = guide_codes(model, ramp, stride=2, sigma=0, inference_size=32)
-    capture = cv2.VideoCapture(str(ramp))
+    capture = cv2.VideoCapture(ramp)
     frames = [cv2.cvtColor(capture.read()[1], cv2.COLOR_BGR2RGB) for _ in range(GUIDE_FRAMES)][::2]
     capture.release()
     direct = torch.cat(

@@ -10,41 +10,35 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors import safe_open
-from typer.testing import CliRunner
 
 import hidt_cli
-from hidt_cli.cli.app import app
 from hidt_cli.devices import native_bf16
 from hidt_cli.ranges import photo_tensor
-from tests.conftest import TINY_PRESETS, make_photo
-
-runner = CliRunner()
+from tests.conftest import TINY_PRESETS, invoke
+from tests.images import make_photo
 
 
 def test_styles_lists_the_presets_sorted(tiny_weights):
-    result = runner.invoke(app, ["styles", "--weights", str(tiny_weights), "--json"])
+    result = invoke("styles", "--weights", tiny_weights, "--json")
     assert result.exit_code == 0, result.output
     presets = json.loads(result.stdout)["presets"]
     assert list(presets) == ["day", "night"]
     for name, code in TINY_PRESETS.items():
         assert presets[name] == pytest.approx(code)
-    table = runner.invoke(app, ["styles", "--weights", str(tiny_weights)])
+    table = invoke("styles", "--weights", tiny_weights)
     assert "night" in table.stdout and "-1.00" in table.stdout
 
 
-def test_styles_says_when_there_are_none(tiny_weights, tmp_path):
+def test_styles_says_when_there_are_none(model, tmp_path):
     bare = tmp_path / "bare.safetensors"
-    model = hidt_cli.load(tiny_weights, device="cpu")
     hidt_cli.weights.save_safetensors(bare, model.generator, "generator")
-    result = runner.invoke(app, ["styles", "--weights", str(bare)])
+    result = invoke("styles", "--weights", bare)
     assert result.exit_code == 0
     assert "no presets" in result.output
 
 
 def test_info_reports_the_sha256_of_the_files(tiny_weights):
-    result = runner.invoke(
-        app, ["info", "--weights", str(tiny_weights), "--device", "cpu", "--json"]
-    )
+    result = invoke("info", "--weights", tiny_weights, "--device", "cpu", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     for kind in ("generator", "enhancer"):
@@ -57,12 +51,10 @@ def test_info_reports_the_sha256_of_the_files(tiny_weights):
     assert report["generator"]["provenance"] == {"note": "random weights for tests"}
     assert report["device"] == "cpu"
     assert report["dtype"] == ("bfloat16" if native_bf16(torch.device("cpu")) else "float32")
-    fp32 = runner.invoke(
-        app, ["info", "-w", str(tiny_weights), "--device", "cpu", "--fp32", "--json"]
-    )
+    fp32 = invoke("info", "-w", tiny_weights, "--device", "cpu", "--fp32", "--json")
     assert json.loads(fp32.stdout)["dtype"] == "float32"
     assert report["torch"] == torch.__version__
-    text = runner.invoke(app, ["info", "--weights", str(tiny_weights), "--device", "cpu"])
+    text = invoke("info", "--weights", tiny_weights, "--device", "cpu")
     assert report["generator"]["sha256"] in text.stdout
 
 
@@ -73,7 +65,7 @@ def _outputs(weights: Path) -> torch.Tensor:
 
 
 def convert(source: Path, target: Path, *extra: str):
-    return runner.invoke(app, ["convert-weights", str(source), str(target), *extra])
+    return invoke("convert-weights", source, target, *extra)
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,15 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-import pytest
 import torch
 
-import hidt_cli
 from hidt_cli.clips import fixed_style, render_clip
 from hidt_cli.concurrency import one_thread_per_worker
 from hidt_cli.guide import Clock, GuideStyles
 from hidt_cli.io.video import Frame, VideoInfo
 from hidt_cli.render import RenderSpec
 from hidt_cli.steady import Steadiness, SteadyFields, histogram_distance, histograms
-from tests.conftest import make_photo
+from tests.images import make_photo
 
 SIZE = (3, 16, 24)
 
@@ -84,11 +82,6 @@ def frames(count: int, pulled: list[int] | None = None):
         if pulled is not None:
             pulled.append(index)
         yield Frame(make_photo(40, 32, seed=index % 3), index * 10, index)
-
-
-@pytest.fixture(scope="module")
-def model(tiny_weights):
-    return hidt_cli.load(tiny_weights, device="cpu")
 
 
 def test_render_clip_streams_with_a_bounded_delay(model):

@@ -10,23 +10,14 @@ import torch
 
 from hidt_cli import detail, hires
 from hidt_cli.eval.fidelity import fine_band_correlation, shrunk_lab_difference
+from hidt_cli.ranges import photo_tensor
+from tests.images import textured
 
 
-def textured(height: int, width: int, seed: int = 0) -> torch.Tensor:
-    """1×3×H×W in [0, 255]: smooth colour gradients with texture at several scales on top,
-    as in photos (leaves to branches), partly shared across channels like luminance."""
-    generator = torch.Generator().manual_seed(seed)
-    y = torch.linspace(0, 1, height).view(1, 1, -1, 1)
-    x = torch.linspace(0, 1, width).view(1, 1, 1, -1)
-    ones = torch.ones(1, 1, height, width)
-    base = torch.cat([0.3 + 0.4 * x * ones, 0.5 - 0.2 * y + 0.1 * x, 0.25 + 0.3 * y * ones], 1)
-    texture = torch.zeros(1, 3, height, width)
-    for cell in (1, 4, 16):
-        noise = torch.rand(1, 3, -(-height // cell), -(-width // cell), generator=generator)
-        noise = torch.nn.functional.interpolate(noise - 0.5, scale_factor=cell, mode="bilinear")
-        texture += noise[:, :, :height, :width] / 3
-    fine = 0.12 * texture + 0.12 * texture[:, :1]
-    return ((base + fine).clamp(0, 1) * 255).round()
+def textured_255(width: int, height: int, seed: int = 0) -> torch.Tensor:
+    """A textured photo (tests/images.py) as the 1×3×H×W float batch in [0, 255] the stage
+    takes."""
+    return photo_tensor(textured(width, height, seed), "cpu").float()
 
 
 def known_operator(images_255: torch.Tensor) -> torch.Tensor:
@@ -62,7 +53,7 @@ def planar(result: torch.Tensor) -> torch.Tensor:
 
 
 def test_known_operator_is_recovered_at_full_resolution():
-    photo = textured(512, 768)
+    photo = textured_255(768, 512)
     target = known_operator(photo)
     x_lr, y_lr = low_res_pair(photo, target, (64, 96))
     # The networks' output is soft: the pair's target is blurred, the stage must not be.
@@ -79,7 +70,7 @@ def test_sharp_edge_leaves_no_wide_halo():
     """Two regions that change differently (a bright sky darkened a lot, a dark ground a
     little): away from two low-res pixels of the edge the result is the operator's."""
     height, width, scale = 256, 256, 8
-    photo = textured(height, width, seed=1) * 0.3
+    photo = textured_255(width, height, seed=1) * 0.3
     photo[:, :, : height // 2] += 170  # a bright "sky" over a dark "ground"
     target = photo.clone()
     target[:, :, : height // 2] *= 0.3
@@ -95,7 +86,7 @@ def test_sharp_edge_leaves_no_wide_halo():
 
 @pytest.mark.parametrize(("height", "width"), [(37, 53), (31, 992), (992, 31), (1, 40), (40, 1)])
 def test_odd_sizes_and_extreme_aspects(height, width):
-    photo = textured(height, width, seed=2)
+    photo = textured_255(width, height, seed=2)
     shape = hires.inference_shape(height, width, 16)
     x_lr, y_lr = low_res_pair(photo, known_operator(photo), shape)
     out = render(photo, x_lr, y_lr)
@@ -104,7 +95,7 @@ def test_odd_sizes_and_extreme_aspects(height, width):
 
 
 def test_strips_equal_one_piece():
-    photo = textured(301, 203, seed=3)
+    photo = textured_255(203, 301, seed=3)
     x_lr, y_lr = low_res_pair(photo, known_operator(photo), (48, 32))
     whole = render(photo, x_lr, y_lr, detail.DetailConfig(strip_pixels=10**9))
     strips = render(photo, x_lr, y_lr, detail.DetailConfig(strip_pixels=203 * 7))
@@ -123,7 +114,7 @@ def test_upsampling_matches_bilinear_interpolation():
 
 
 def test_batched_photos_fit_independently():
-    photos = torch.cat([textured(64, 96, seed=4), textured(64, 96, seed=5)])
+    photos = torch.cat([textured_255(96, 64, seed=4), textured_255(96, 64, seed=5)])
     targets = known_operator(photos)
     x_lr, y_lr = low_res_pair(photos, targets, (32, 48))
     together = render(photos, x_lr, y_lr)
@@ -134,7 +125,7 @@ def test_batched_photos_fit_independently():
 def test_residual_adds_back_what_the_transform_cannot_say():
     """A lit window one low-res pixel wide: the local transforms spread it over their window;
     the residual weight brings its peak back."""
-    photo = textured(128, 128, seed=7) * 0.5
+    photo = textured_255(128, 128, seed=7) * 0.5
     target = photo * 0.5
     target[:, :, 60:68, 60:68] = 240
     x_lr, y_lr = low_res_pair(photo, target, (16, 16))
@@ -145,7 +136,7 @@ def test_residual_adds_back_what_the_transform_cannot_say():
 
 
 def test_fidelity_measures_tell_detail_from_blur():
-    photo = textured(256, 256, seed=6)
+    photo = textured_255(256, 256, seed=6)
     target = known_operator(photo)
     x_lr, y_lr = low_res_pair(photo, target, (64, 64))
     out = render(photo, x_lr, y_lr)
@@ -157,7 +148,7 @@ def test_fidelity_measures_tell_detail_from_blur():
 
 def test_one_photo_many_styles():
     """A timelapse: one photo, several translations; each result is that translation's."""
-    photo = textured(64, 96, seed=8)
+    photo = textured_255(96, 64, seed=8)
     targets = torch.cat([known_operator(photo), 255 - known_operator(photo)])
     x_lr, y_lr = low_res_pair(photo, targets, (32, 48))
     together = render(photo, x_lr[:1], y_lr)
@@ -167,7 +158,7 @@ def test_one_photo_many_styles():
 
 def test_bf16_apply_stays_within_a_few_levels():
     """The GPU's bf16 passes: mean error under half an 8-bit level, none past four."""
-    photo = textured(256, 384, seed=9)
+    photo = textured_255(384, 256, seed=9)
     x_lr, y_lr = low_res_pair(photo, known_operator(photo), (64, 96))
     coefficients = detail.fit(x_lr, y_lr, detail.DetailConfig())
     config = detail.DetailConfig()
@@ -269,7 +260,7 @@ def test_flat_windows_take_the_clamped_channel_gain():
 def test_residual_weight_moves_the_low_res_result_onto_the_target():
     """With the residual added to the offsets, the field applied to x_lr lands the given
     share of the way from the fitted transforms' result to y_lr: all of it at weight 1."""
-    photo = textured(64, 64, seed=10)
+    photo = textured_255(64, 64, seed=10)
     target = known_operator(photo)
     target[:, :, 28:36, 28:36] = 250  # something a colour transform cannot say
     x_lr, y_lr = low_res_pair(photo, target, (16, 16))
@@ -300,7 +291,7 @@ def test_a_field_at_the_photos_size_is_applied_pixel_by_pixel():
 
 
 def test_transfer_and_the_stage_write_into_the_given_buffer():
-    photo = textured(40, 56, seed=11)
+    photo = textured_255(56, 40, seed=11)
     x_lr, y_lr = low_res_pair(photo, known_operator(photo), (16, 24))
     field = detail.transforms(x_lr, y_lr, DEFAULT)
     fresh = detail.transfer(field, photo, DEFAULT)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -14,35 +12,13 @@ from safetensors import safe_open
 from hidt_cli.eval import classifier
 from hidt_cli.eval.dataset import held_out_split, labelled_photos, load_squares
 from hidt_cli.weights import WeightsError, write_manifest
-from tests.conftest import make_photo
-
-TINY_CHANNELS = (8, 8, 16)
-
-
-def write_labelled_photos(folder: Path, per_class: int = 12) -> Path:
-    """Bright 'day' and dark, reddish 'night' photos named as the training set names them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(per_class):
-        day = make_photo(48, 40, i)
-        night = (make_photo(48, 40, 100 + i) * np.array([0.3, 0.1, 0.1])).astype(np.uint8)
-        Image.fromarray(day).save(folder / f"amos-day-{i:03}.png")
-        Image.fromarray(night).save(folder / f"amos-night-{i:03}.png")
-    Image.fromarray(make_photo(48, 40, 999)).save(folder / "unlabelled.png")
-    return folder
-
-
-def tiny_classifier(classes=("day", "night"), size: int = 32) -> classifier.Classifier:
-    torch.manual_seed(0)
-    info = classifier.ClassifierInfo(
-        list(classes), size, [0.5] * 3, [0.25] * 3, channels=list(TINY_CHANNELS)
-    )
-    net = classifier.DaytimeNet(len(classes), TINY_CHANNELS)
-    return classifier.Classifier(net, info, torch.device("cpu"))
-
-
-def make_classifier_file(path: Path, classes=("day", "night")) -> Path:
-    classifier.save(path, tiny_classifier(classes), {"note": "random weights for tests"})
-    return path
+from tests.eval_inputs import (
+    TINY_CHANNELS,
+    make_classifier_file,
+    tiny_classifier,
+    write_labelled_photos,
+)
+from tests.images import make_photo
 
 
 def test_forward_shapes():

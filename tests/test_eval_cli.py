@@ -10,17 +10,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
-from hidt_cli.cli.app import app
 from hidt_cli.eval import classifier
 from hidt_cli.eval.report import DESCRIPTIONS
-from tests.conftest import make_photo
-from tests.test_eval_classifier import make_classifier_file, write_labelled_photos
-from tests.test_eval_scenes import write_scene_set
-
-runner = CliRunner()
-MODEL = ["--device", "cpu", "--inference-size", "32"]
+from tests.conftest import invoke, run_hidt
+from tests.eval_inputs import make_classifier_file, write_labelled_photos, write_scene_set
+from tests.images import make_photo
 
 
 @pytest.fixture
@@ -46,9 +41,8 @@ def test_evaluate_writes_a_self_contained_report(tmp_path, tiny_weights, photos)
     contents, styles = photos
     classifier = make_classifier_file(tmp_path / "classifier.safetensors")
     report = tmp_path / "report"
-    args = ["evaluate", str(contents), "--styles", str(styles), "-o", str(report)]
-    args += ["--weights", str(tiny_weights), "--classifier", str(classifier), *MODEL]
-    result = runner.invoke(app, [*args, "--random", "3", "--quiet", "--json"])
+    args = [contents, "--styles", styles, "-o", report, "--classifier", classifier]
+    result = run_hidt("evaluate", tiny_weights, *args, "--random", 3, "--quiet", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads((report / "metrics.json").read_text())
     expected = {"is_random", "cis_random", "dipd_random", "is_swap", "cis_swap", "dipd_swap"}
@@ -72,18 +66,14 @@ def test_evaluate_writes_a_self_contained_report(tmp_path, tiny_weights, photos)
 
 def test_evaluate_without_classifier_or_inputs_fails_clearly(tmp_path, tiny_weights, photos):
     contents, styles = photos
-    base = ["evaluate", str(contents), "--styles", str(styles), "-o", str(tmp_path / "r")]
-    missing = runner.invoke(
-        app, [*base, "--weights", str(tiny_weights), *MODEL, "--classifier", "nope.safetensors"]
-    )
+    args = [contents, "--styles", styles, "-o", tmp_path / "r"]
+    missing = run_hidt("evaluate", tiny_weights, *args, "--classifier", "nope.safetensors")
     assert missing.exit_code == 3 and "train-classifier" in missing.output
-    nothing = runner.invoke(
-        app, ["evaluate", str(tmp_path / "none.jpg"), "--styles", str(styles), *MODEL]
-    )
+    nothing = run_hidt("evaluate", tiny_weights, tmp_path / "none.jpg", "--styles", styles)
     assert nothing.exit_code == 4
 
 
-def test_evaluate_says_what_to_install_without_matplotlib(tmp_path, photos, monkeypatch):
+def test_evaluate_says_what_to_install_without_matplotlib(tiny_weights, photos, monkeypatch):
     real_import = builtins.__import__
 
     def no_matplotlib(name, *args, **kwargs):
@@ -93,7 +83,7 @@ def test_evaluate_says_what_to_install_without_matplotlib(tmp_path, photos, monk
 
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     contents, styles = photos
-    result = runner.invoke(app, ["evaluate", str(contents), "--styles", str(styles), *MODEL])
+    result = run_hidt("evaluate", tiny_weights, contents, "--styles", styles)
     assert result.exit_code == 2 and "hidt-daytime[eval]" in result.output
 
 
@@ -107,8 +97,8 @@ def test_train_classifier_command(tmp_path):
     out = tmp_path / "weights" / "classifier.safetensors"
     out.parent.mkdir()
     (out.parent / "manifest.json").write_text('{"files": {}}')
-    args = ["train-classifier", str(data), str(extra), "--out", str(out), "--epochs", "2"]
-    result = runner.invoke(app, [*args, "--size", "32", "--device", "cpu", "--quiet", "--json"])
+    args = [data, extra, "--out", out, "--epochs", 2, "--size", 32, "--device", "cpu"]
+    result = invoke("train-classifier", *args, "--quiet", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["classes"] == ["day", "night"] and len(report["confusion_matrix"]) == 2
@@ -118,15 +108,14 @@ def test_train_classifier_command(tmp_path):
     assert out.name in json.loads((out.parent / "manifest.json").read_text())["files"]
     provenance = classifier.load(out).info.provenance
     assert provenance["data"]["folders"] == ["data", "extra"]
-    bad = runner.invoke(app, ["train-classifier", str(data), "--out", str(tmp_path / "c.pt")])
+    bad = invoke("train-classifier", data, "--out", tmp_path / "c.pt")
     assert bad.exit_code == 2
 
 
 def test_evaluate_paired_on_generated_scenes(tmp_path, tiny_weights):
     scenes = write_scene_set(tmp_path / "scenes")
     report = tmp_path / "paired"
-    args = ["evaluate-paired", str(scenes), "-o", str(report), "--weights", str(tiny_weights)]
-    result = runner.invoke(app, [*args, *MODEL, "--quiet", "--json"])
+    result = run_hidt("evaluate-paired", tiny_weights, scenes, "-o", report, "--quiet", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads((report / "metrics.json").read_text())
     assert len(data["pairs"]) == 2 * 3 * 2  # two scenes, three frames, every ordered pair
@@ -136,11 +125,8 @@ def test_evaluate_paired_on_generated_scenes(tmp_path, tiny_weights):
     assert summary["reinhard"]["lab_l1"] < summary["unchanged"]["lab_l1"]
     for link in linked_files(report / "index.html"):
         assert (report / link).is_file(), link
-    found = runner.invoke(
-        app,
-        ["evaluate-paired", str(scenes), "--find-scenes", "-o", str(tmp_path / "found")]
-        + ["--weights", str(tiny_weights), *MODEL, "--quiet", "--json"],
-    )
+    args = [scenes, "--find-scenes", "-o", tmp_path / "found", "--quiet", "--json"]
+    found = run_hidt("evaluate-paired", tiny_weights, *args)
     assert found.exit_code == 0, found.output
     assert len(json.loads((tmp_path / "found" / "metrics.json").read_text())["scenes"]) == 2
 

@@ -5,44 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from hidt_cli.eval.scenes import find_scenes, scene_folders, spread_frames
-
-LIGHTS = {
-    "day": (1.0, (1.0, 1.0, 1.0)),
-    "dusk": (0.7, (1.0, 0.7, 0.4)),
-    "night": (0.45, (0.6, 0.7, 1.0)),
-}
-
-
-def view(seed: int, width: int = 128, height: int = 96) -> np.ndarray:
-    """A grey 'scene' of random blocks: corners and edges that a fixed camera keeps."""
-    rng = np.random.default_rng(seed)
-    image = np.full((height, width), 0.5, np.float32)
-    for _ in range(40):
-        x, y = rng.integers(0, width - 10), rng.integers(0, height - 10)
-        image[y : y + rng.integers(4, 24), x : x + rng.integers(4, 24)] = rng.random()
-    return image
-
-
-def lit(image: np.ndarray, light: str) -> np.ndarray:
-    """The scene under another light: darker, tinted and with a different tone curve."""
-    brightness, tint = LIGHTS[light]
-    rgb = np.stack([image * t for t in tint], 2) ** (1 / brightness) * brightness
-    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
-
-
-def write_scene_set(root: Path, scenes: int = 2) -> Path:
-    """root/scene<i>/<light>.png: each scene under every light."""
-    for i in range(scenes):
-        folder = root / f"scene{i}"
-        folder.mkdir(parents=True)
-        for light in LIGHTS:
-            Image.fromarray(lit(view(i), light)).save(folder / f"{light}.png")
-    return root
+from tests.eval_inputs import LIGHTS, lit, view, write_scene_set
 
 
 def test_scene_folders(tmp_path):

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import torch
 
-import hidt_cli
 from hidt_cli.eval.suite import Photo, Settings, evaluate
-from tests.conftest import make_photo
-from tests.test_eval_classifier import tiny_classifier
+from tests.eval_inputs import tiny_classifier
+from tests.images import make_photo
 
 
 def photo(name: str, seed: int, width: int = 64, height: int = 48) -> Photo:
@@ -18,8 +17,7 @@ def photo(name: str, seed: int, width: int = 64, height: int = 48) -> Photo:
     return Photo(name, Path(f"/nonexistent/{name}"), pixels)
 
 
-def test_evaluate_counts_and_self_swaps(tiny_weights):
-    model = hidt_cli.load(tiny_weights, device="cpu")
+def test_evaluate_counts_and_self_swaps(model):
     photos = [photo("a.png", 0), photo("b.png", 1, 48, 64), photo("c.png", 2)]
     settings = Settings(random_styles=2, inference_size=32, grid_rows=2, hires_images=0)
     result = evaluate(model, tiny_classifier(), photos, photos[:2], settings)

@@ -25,17 +25,7 @@ from hidt_cli.io.images import (
     write_image,
 )
 from tests.dng import MAKE, dng_bytes
-
-
-def ramp_16(height: int = 48, width: int = 2048) -> np.ndarray:
-    """A smooth 16-bit sky: red rises along the width (one level in 32), green falls, blue
-    rises down the height; 2,048 distinct reds, where 8 bits keep 256."""
-    across = np.linspace(0, 65535, width)
-    down = np.linspace(8000, 30000, height)
-    rgb = np.stack(
-        np.broadcast_arrays(across[None, :], 65535 - across[None, :], down[:, None]), axis=2
-    )
-    return np.rint(rgb).astype(np.uint16)
+from tests.images import ramp_16
 
 
 def levels(channel: np.ndarray) -> int:
@@ -74,7 +64,7 @@ def test_16_bit_ramp_keeps_its_levels(tmp_path, fmt) -> None:
 
 @pytest.mark.parametrize("fmt", ["png", "tiff"])
 def test_16_bit_alpha_is_kept(tmp_path, fmt) -> None:
-    ramp = ramp_16(8, 64)
+    ramp = ramp_16(64, 8)
     alpha = ramp[:, :, 1].copy()
     write_image(tmp_path / f"a.{fmt}", ramp, alpha)
     loaded = read_image(tmp_path / f"a.{fmt}")
@@ -83,7 +73,7 @@ def test_16_bit_alpha_is_kept(tmp_path, fmt) -> None:
 
 
 def test_16_bit_png_written_by_opencv_is_read_deep(tmp_path) -> None:
-    ramp = ramp_16(16, 1500)
+    ramp = ramp_16(1500, 16)
     cv2.imwrite(str(tmp_path / "cv.png"), ramp[:, :, ::-1])  # OpenCV's BGR order
     loaded = read_image(tmp_path / "cv.png")
     np.testing.assert_array_equal(loaded.deep, ramp)
@@ -117,7 +107,7 @@ def test_16_bit_gray_with_alpha_png(tmp_path) -> None:
 
 
 def test_16_bit_exif_orientation_is_applied_to_every_array() -> None:
-    ramp = ramp_16(6, 10)
+    ramp = ramp_16(10, 6)
     exif = Image.Exif()
     exif[0x0112] = 6  # as a camera writes it: the writer here would have set 1
     stored = encode_image(ramp, ramp[:, :, 0].copy(), fmt="png")
@@ -138,7 +128,7 @@ def test_8_bit_tiff_and_multi_page_tiff(tmp_path) -> None:
 
 
 def test_16_bit_multi_page_tiff_gives_its_first_page(tmp_path) -> None:
-    first, second = ramp_16(8, 40), np.zeros((8, 40, 3), np.uint16)
+    first, second = ramp_16(40, 8), np.zeros((8, 40, 3), np.uint16)
     ok, data = cv2.imencodemulti(".tiff", [first[:, :, ::-1], second])
     assert ok
     (tmp_path / "pages.tiff").write_bytes(data.tobytes())
@@ -160,7 +150,7 @@ def test_heic_from_pillow_heif_8_bit(tmp_path) -> None:
 
 
 def test_heic_from_pillow_heif_10_bit_is_read_deep(tmp_path) -> None:
-    ramp = ramp_16(32, 1024)
+    ramp = ramp_16(1024, 32)
     (tmp_path / "hdr.heic").write_bytes(heic_bytes(ramp, "RGB;16"))
     loaded = read_image(tmp_path / "hdr.heic")
     assert loaded.metadata.bit_depth == 16 and loaded.deep.dtype == np.uint16
@@ -181,7 +171,7 @@ def test_heic_rotation_is_applied_by_libheif_not_again(tmp_path) -> None:
 
 @pytest.mark.parametrize("fmt", ["heic", "avif"])
 def test_16_bit_written_as_10_bit_keeps_more_than_8_bits(tmp_path, fmt) -> None:
-    ramp = ramp_16(32, 1024)
+    ramp = ramp_16(1024, 32)
     write_image(tmp_path / f"sky.{fmt}", ramp)
     loaded = read_image(tmp_path / f"sky.{fmt}")
     assert loaded.metadata.bit_depth == 16
@@ -286,11 +276,11 @@ def test_a_png_named_jpg_and_a_jpeg_named_heic_are_read_by_content(tmp_path) -> 
 def test_a_dng_named_tif_is_developed_and_a_tiff_named_nef_is_read_as_tiff(tmp_path) -> None:
     (tmp_path / "raw.tif").write_bytes(dng_bytes(scene()))
     assert read_image(tmp_path / "raw.tif").metadata.source_format == "raw"
-    write_image(tmp_path / "plain.tif", ramp_16(4, 8))
+    write_image(tmp_path / "plain.tif", ramp_16(8, 4))
     (tmp_path / "plain.nef").write_bytes((tmp_path / "plain.tif").read_bytes())
     loaded = read_image(tmp_path / "plain.nef")
     assert loaded.metadata.source_format == "tiff"
-    np.testing.assert_array_equal(loaded.deep, ramp_16(4, 8))
+    np.testing.assert_array_equal(loaded.deep, ramp_16(8, 4))
 
 
 def test_text_named_dng_and_jpeg_xl_are_refused_by_name(tmp_path) -> None:
@@ -321,8 +311,8 @@ def test_truncated_16_bit_png_is_one_line(tmp_path) -> None:
 
 
 def test_16_bit_over_the_limit_is_refused_from_the_header(monkeypatch, tmp_path) -> None:
-    write_image(tmp_path / "deep.png", ramp_16(40, 50))
-    write_image(tmp_path / "deep.tif", ramp_16(40, 50))
+    write_image(tmp_path / "deep.png", ramp_16(50, 40))
+    write_image(tmp_path / "deep.tif", ramp_16(50, 40))
     decoded = []
     monkeypatch.setattr(image_reading.cv2, "imdecode", lambda *a: decoded.append(a))
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self))
@@ -367,7 +357,7 @@ def test_8_bit_data_asked_for_16_bits_is_scaled(tmp_path) -> None:
 
 @pytest.mark.parametrize("fmt", ["png", "tiff"])
 def test_16_bit_data_asked_for_8_bits_is_rounded(tmp_path, fmt) -> None:
-    ramp = ramp_16(4, 300)
+    ramp = ramp_16(300, 4)
     write_image(tmp_path / f"a.{fmt}", ramp, bit_depth=8)
     loaded = read_image(tmp_path / f"a.{fmt}")
     assert loaded.deep is None
@@ -377,9 +367,9 @@ def test_16_bit_data_asked_for_8_bits_is_rounded(tmp_path, fmt) -> None:
 @pytest.mark.parametrize("fmt", ["jpg", "webp"])
 def test_16_bits_into_an_8_bit_format(tmp_path, fmt) -> None:
     with pytest.raises(ValueError, match="--bit-depth 16 needs png, tiff, heic, avif"):
-        write_image(tmp_path / f"a.{fmt}", ramp_16(4, 8), bit_depth=16)
+        write_image(tmp_path / f"a.{fmt}", ramp_16(8, 4), bit_depth=16)
     assert list(tmp_path.iterdir()) == []
-    write_image(tmp_path / f"a.{fmt}", ramp_16(4, 8))  # unasked, 16-bit data goes in at 8 bits
+    write_image(tmp_path / f"a.{fmt}", ramp_16(8, 4))  # unasked, 16-bit data goes in at 8 bits
     assert read_image(tmp_path / f"a.{fmt}").deep is None
 
 
@@ -408,7 +398,7 @@ def test_tiff_output_is_readable_by_pillow_with_alpha(tmp_path) -> None:
 
 def test_16_bit_png_is_decoded_once_with_exif_after_the_pixels(monkeypatch) -> None:
     """Pillow finds EXIF after the pixel data only by decoding them (at 8 bits): not done."""
-    ramp = ramp_16(6, 10)
+    ramp = ramp_16(10, 6)
     exif = Image.Exif()
     exif[0x0112] = 8
     data = encode_image(ramp, fmt="png")

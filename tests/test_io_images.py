@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import errno
-import io
 import os
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageFile
+from PIL import Image, ImageFile
 
 from hidt_cli.io import read as image_reading
 from hidt_cli.io.images import (
@@ -23,22 +21,13 @@ from hidt_cli.io.images import (
     read_image,
     write_image,
 )
+from tests.images import SRGB, bomb_png, encoded
 
 
 def asymmetric_rgb(height: int = 2, width: int = 3) -> np.ndarray:
     """Every pixel different, so any flip or rotation shows."""
     values = np.arange(height * width * 3, dtype=np.uint8).reshape(height, width, 3)
     return values * 9 + 5
-
-
-def png_bytes(image: Image.Image, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", **options)
-    return buffer.getvalue()
-
-
-def srgb_profile() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def can_still_access(path: Path, mode: int) -> bool:
@@ -64,7 +53,7 @@ def test_rgb_png_round_trip(tmp_path: Path) -> None:
 
 def test_grayscale_becomes_equal_rgb_channels(tmp_path: Path) -> None:
     gray = np.array([[0, 50, 255], [7, 128, 200]], dtype=np.uint8)
-    (tmp_path / "g.png").write_bytes(png_bytes(Image.fromarray(gray)))
+    (tmp_path / "g.png").write_bytes(encoded(Image.fromarray(gray)))
     loaded = read_image(tmp_path / "g.png")
     np.testing.assert_array_equal(loaded.rgb, np.stack([gray] * 3, axis=2))
     assert loaded.alpha is None
@@ -73,9 +62,7 @@ def test_grayscale_becomes_equal_rgb_channels(tmp_path: Path) -> None:
 def test_gray_with_alpha_keeps_alpha(tmp_path: Path) -> None:
     gray = np.array([[10, 20], [30, 40]], dtype=np.uint8)
     alpha = np.array([[0, 255], [128, 64]], dtype=np.uint8)
-    (tmp_path / "la.png").write_bytes(
-        png_bytes(Image.fromarray(np.dstack([gray, alpha]), mode="LA"))
-    )
+    (tmp_path / "la.png").write_bytes(encoded(Image.fromarray(np.dstack([gray, alpha]), mode="LA")))
     loaded = read_image(tmp_path / "la.png")
     np.testing.assert_array_equal(loaded.rgb[:, :, 1], gray)
     np.testing.assert_array_equal(loaded.alpha, alpha)
@@ -85,7 +72,7 @@ def test_palette_transparency_becomes_alpha(tmp_path: Path) -> None:
     indices = np.array([[0, 1, 2], [2, 1, 0]], dtype=np.uint8)
     image = Image.fromarray(indices, mode="P")
     image.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255] + [0] * (253 * 3))
-    (tmp_path / "p.png").write_bytes(png_bytes(image, transparency=1))
+    (tmp_path / "p.png").write_bytes(encoded(image, transparency=1))
     loaded = read_image(tmp_path / "p.png")
     colours = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]], dtype=np.uint8)
     np.testing.assert_array_equal(loaded.rgb, colours[indices])
@@ -95,7 +82,7 @@ def test_palette_transparency_becomes_alpha(tmp_path: Path) -> None:
 def test_palette_without_transparency_has_no_alpha(tmp_path: Path) -> None:
     image = Image.fromarray(np.zeros((2, 2), np.uint8), mode="P")
     image.putpalette([9, 8, 7] * 256)
-    (tmp_path / "p.png").write_bytes(png_bytes(image))
+    (tmp_path / "p.png").write_bytes(encoded(image))
     loaded = read_image(tmp_path / "p.png")
     assert loaded.alpha is None
     assert loaded.rgb[0, 0].tolist() == [9, 8, 7]
@@ -120,7 +107,7 @@ def test_cmyk_jpeg_becomes_rgb(tmp_path: Path) -> None:
 
 def test_16_bit_png_is_scaled_not_clipped(tmp_path: Path) -> None:
     wide = np.array([[0, 128, 129, 257], [32896, 65278, 65407, 65535]], dtype=np.uint16)
-    (tmp_path / "deep.png").write_bytes(png_bytes(Image.fromarray(wide)))
+    (tmp_path / "deep.png").write_bytes(encoded(Image.fromarray(wide)))
     loaded = read_image(tmp_path / "deep.png")
     expected = np.array([[0, 0, 1, 1], [128, 254, 255, 255]], dtype=np.uint8)
     np.testing.assert_array_equal(loaded.rgb, np.stack([expected] * 3, axis=2))
@@ -142,7 +129,7 @@ def test_float_tiff_is_rounded_and_clipped_to_the_gray_scale(tmp_path: Path) -> 
 
 def test_one_bit_image_becomes_black_and_white(tmp_path: Path) -> None:
     bits = np.array([[True, False], [False, True]])
-    (tmp_path / "bits.png").write_bytes(png_bytes(Image.fromarray(bits)))
+    (tmp_path / "bits.png").write_bytes(encoded(Image.fromarray(bits)))
     loaded = read_image(tmp_path / "bits.png")
     np.testing.assert_array_equal(loaded.rgb[:, :, 2], np.where(bits, 255, 0))
 
@@ -172,7 +159,7 @@ def test_exif_orientation_is_applied(tmp_path: Path, orientation: int) -> None:
     stored = asymmetric_rgb(2, 3)
     exif = Image.Exif()
     exif[0x0112] = orientation
-    (tmp_path / "o.png").write_bytes(png_bytes(Image.fromarray(stored), exif=exif))
+    (tmp_path / "o.png").write_bytes(encoded(Image.fromarray(stored), exif=exif))
     loaded = read_image(tmp_path / "o.png")
     np.testing.assert_array_equal(loaded.rgb, EXPECTED_UPRIGHT[orientation](stored))
     assert loaded.rgb.flags.c_contiguous
@@ -180,7 +167,7 @@ def test_exif_orientation_is_applied(tmp_path: Path, orientation: int) -> None:
 
 @pytest.mark.parametrize("fmt", ["png", "jpg", "webp"])
 def test_icc_profile_survives_read_write_read(tmp_path: Path, fmt: str) -> None:
-    profile = srgb_profile()
+    profile = SRGB
     write_image(tmp_path / f"first.{fmt}", asymmetric_rgb(8, 8), icc_profile=profile)
     first = read_image(tmp_path / f"first.{fmt}")
     assert first.icc_profile == profile
@@ -190,7 +177,7 @@ def test_icc_profile_survives_read_write_read(tmp_path: Path, fmt: str) -> None:
 
 def non_rgb_profile(space: bytes) -> bytes:
     """An sRGB profile relabelled: enough for the header check, unusable for a real transform."""
-    profile = bytearray(srgb_profile())
+    profile = bytearray(SRGB)
     profile[16:20] = space
     return bytes(profile)
 
@@ -298,17 +285,8 @@ def test_truncated_image(tmp_path: Path, fmt: str) -> None:
     assert reason_for(tmp_path / f"cut.{fmt}") == "truncated or corrupt image data"
 
 
-def huge_png_header(width: int, height: int) -> bytes:
-    """A tiny valid PNG whose IHDR (with a correct CRC) claims another size."""
-    data = bytearray(png_bytes(Image.new("RGB", (1, 1))))
-    assert data[12:16] == b"IHDR"
-    data[16:24] = struct.pack(">II", width, height)
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
-    return bytes(data)
-
-
 def test_huge_header_is_refused_before_decoding(tmp_path: Path, monkeypatch) -> None:
-    (tmp_path / "big.png").write_bytes(huge_png_header(100_000, 100_000))
+    (tmp_path / "big.png").write_bytes(bomb_png(100_000, 100_000))
     decoded = []
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self))
     reason = reason_for(tmp_path / "big.png")

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pillow_heif
 import pytest
-from PIL import ExifTags, Image, ImageCms, ImageFile
+from PIL import ExifTags, Image, ImageFile
 
 from hidt_cli.io.images import read_image, read_recipe, write_image
 from hidt_cli.io.metadata import ImageMetadata
 from tests.dng import MAKE, MODEL, dng_bytes
+from tests.images import SRGB
 
 FORMATS = ["jpg", "png", "webp", "tiff", "avif", "heic"]
-SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 THUMBNAIL = bytes(range(256)) * 8  # a stand-in preview, recognisable in the output's bytes
 ORIENTATION = ExifTags.Base.Orientation
 GPS = ExifTags.IFD.GPSInfo
@@ -105,25 +105,25 @@ def exif_of(path: Path) -> Image.Exif:
     return exif
 
 
-def size_of(path: Path) -> tuple[int, int]:
+def size_and_info(path: Path) -> tuple[tuple[int, int], dict]:
+    """An output's size and Pillow-style info (its "xmp", "icc_profile"), HEIC included."""
     if path.suffix == ".heic":
-        return pillow_heif.open_heif(path).size
+        heif = pillow_heif.open_heif(path)
+        return heif.size, heif.info
     with Image.open(path) as image:
-        return image.size
+        return image.size, image.info
+
+
+def size_of(path: Path) -> tuple[int, int]:
+    return size_and_info(path)[0]
 
 
 def xmp_of(path: Path) -> bytes | None:
-    if path.suffix == ".heic":
-        return pillow_heif.open_heif(path).info.get("xmp")
-    with Image.open(path) as image:
-        return image.info.get("xmp")
+    return size_and_info(path)[1].get("xmp")
 
 
 def icc_of(path: Path) -> bytes | None:
-    if path.suffix == ".heic":
-        return pillow_heif.open_heif(path).info.get("icc_profile")
-    with Image.open(path) as image:
-        return image.info.get("icc_profile")
+    return size_and_info(path)[1].get("icc_profile")
 
 
 def render(source: Path, target: Path, **options: object) -> None:

@@ -16,13 +16,7 @@ from hidt_cli.io.paths import (
     output_path,
     walk_files,
 )
-
-
-def touch(root: Path, *names: str) -> None:
-    for name in names:
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"x")
+from tests.conftest import touch
 
 
 @pytest.fixture

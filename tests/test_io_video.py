@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,62 +24,9 @@ from hidt_cli.io.video import (
     probe_video,
     read_frames,
 )
+from tests.clips import HEIGHT, WIDTH, colour_of, flat, make_clip, packet_starts, tone
 
-WIDTH, HEIGHT, FRAMES = 64, 48, 20
-
-
-def colour_of(index: int) -> tuple[int, int, int]:
-    return (12 * index, 255 - 12 * index, 100)
-
-
-def flat(index: int, size: tuple[int, int] = (WIDTH, HEIGHT)) -> np.ndarray:
-    return np.full((size[1], size[0], 3), colour_of(index), dtype=np.uint8)
-
-
-def make_clip(
-    path: Path,
-    frames: Sequence[np.ndarray],
-    *,
-    rate: int = 10,
-    pts: Sequence[int] | None = None,
-    time_base: Fraction | None = None,
-    rotation: int = 0,
-    audio: str | None = None,
-    faststart: bool = True,
-    container: str = "mp4",
-    codec: str = "libx264",
-    audio_seconds: float | None = None,
-) -> Path:
-    """Encode RGB frames as H.264 (x264's defaults: B-frames) with PyAV; `audio` names a
-    codec for a 440 Hz tone as long as the video, or `audio_seconds` long."""
-    options = {"movflags": "+faststart"} if faststart and container in ("mp4", "mov") else {}
-    with av.open(str(path), "w", format=container, options=options) as out:
-        stream = out.add_stream(codec, rate=rate)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.time_base = time_base or Fraction(1, rate)
-        if rotation:
-            stream.set_display_rotation(rotation)
-        sound = out.add_stream(audio, rate=48000, layout="mono") if audio else None
-        for index, rgb in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = pts[index] if pts is not None else index
-            frame.time_base = stream.codec_context.time_base
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-        if sound is not None:
-            out.mux(sound.encode(tone(audio_seconds or len(frames) / rate)))
-            out.mux(sound.encode(None))
-    return path
-
-
-def tone(seconds: float, rate: int = 48000) -> av.AudioFrame:
-    samples = np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate) * 0.3
-    frame = av.AudioFrame.from_ndarray(
-        samples.astype(np.float32)[None], format="fltp", layout="mono"
-    )
-    frame.sample_rate, frame.pts = rate, 0
-    return frame
+FRAMES = 20
 
 
 @pytest.fixture(scope="module")
@@ -298,14 +245,6 @@ CUT_CONTAINERS = {
     "with_sound.mkv": {"container": "matroska", "audio": "aac"},
     "clip.webm": {"container": "webm", "codec": "libvpx-vp9"},
 }
-
-
-def packet_starts(path: Path) -> list[int]:
-    """Where each video packet starts in the file, in file order: the cuts between packets
-    (Matroska's position is that of the block, before the packet's data)."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        return sorted(p.pos for p in container.demux(stream) if p.size and p.pos >= 0)
 
 
 def read_to_the_end(path: Path) -> tuple[int, str]:

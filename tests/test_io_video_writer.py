@@ -22,8 +22,7 @@ from hidt_cli.io.video import (
     h264_encoders,
     probe_video,
 )
-
-from .test_io_video import HEIGHT, WIDTH, flat, make_clip
+from tests.clips import HEIGHT, WIDTH, flat, make_clip
 
 FRAMES, RATE = 36, 12
 

@@ -29,7 +29,7 @@ from hidt_cli.lut import (
     write_hald,
 )
 from hidt_cli.ranges import photo_tensor
-from tests.conftest import make_photo
+from tests.images import make_photo
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lake-sherburne.jpg"
 LUMA = np.array([0.2126, 0.7152, 0.0722])
@@ -299,9 +299,9 @@ def test_ffmpeg_lut3d_gives_what_apply_lut_gives(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def shipped() -> tuple[hidt_cli.HiDT, np.ndarray, torch.Tensor]:
+def shipped(default_model) -> tuple[hidt_cli.HiDT, np.ndarray, torch.Tensor]:
     """The shipped default weights and the shipped example photo at 768×432."""
-    model = hidt_cli.load(device="cpu", dtype=torch.float32)
+    model = default_model
     photo = Image.open(EXAMPLE).convert("RGB").resize((768, 432), Image.Resampling.LANCZOS)
     rgb = np.asarray(photo)
     return model, rgb, photo_tensor(rgb, model.device)

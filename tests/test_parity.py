@@ -17,7 +17,7 @@ def fixtures(shared):
 
 
 @pytest.fixture(scope="module")
-def model(shared):
+def parity_model(shared):
     parity = shared / "parity"
     return hidt_cli.load(
         parity / "generator.pt", parity / "enhancer.pth", device="cpu", dtype=torch.float32
@@ -25,9 +25,9 @@ def model(shared):
 
 
 @pytest.fixture(scope="module")
-def content(model, fixtures):
+def content(parity_model, fixtures):
     """The reference photo's content code, encoded once for the tests that decode it."""
-    return model.encode_content(fixtures["content_input"])
+    return parity_model.encode_content(fixtures["content_input"])
 
 
 def assert_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
@@ -36,16 +36,18 @@ def assert_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
     assert error <= NETWORK_TOLERANCE * expected.abs().max().item(), f"max abs error {error:.3g}"
 
 
-def test_published_layout_loads_with_exact_parameter_counts(model):
-    generator = sum(p.numel() for p in model.generator.parameters())
-    enhancer = sum(p.numel() for p in model.enhancer.parameters())
+def test_published_layout_loads_with_exact_parameter_counts(parity_model):
+    generator = sum(p.numel() for p in parity_model.generator.parameters())
+    enhancer = sum(p.numel() for p in parity_model.enhancer.parameters())
     assert (generator, enhancer) == (9_819_289, 3_995_843)
 
 
-def test_style_codes(model, fixtures):
-    assert_close(model.encode_style(fixtures["style_input"]), fixtures["style_code"].flatten(1))
+def test_style_codes(parity_model, fixtures):
     assert_close(
-        model.encode_style(fixtures["content_input"]), fixtures["self_style_code"].flatten(1)
+        parity_model.encode_style(fixtures["style_input"]), fixtures["style_code"].flatten(1)
+    )
+    assert_close(
+        parity_model.encode_style(fixtures["content_input"]), fixtures["self_style_code"].flatten(1)
     )
 
 
@@ -59,49 +61,49 @@ def test_content_code_and_skips(content, fixtures):
     ("style_key", "image_key"),
     [("style_code", "translated_images"), ("self_style_code", "reconstructed_images")],
 )
-def test_decoded_images(model, content, fixtures, style_key, image_key):
-    assert_close(model.decode(content, fixtures[style_key].flatten(1)), fixtures[image_key])
+def test_decoded_images(parity_model, content, fixtures, style_key, image_key):
+    assert_close(parity_model.decode(content, fixtures[style_key].flatten(1)), fixtures[image_key])
 
 
-def test_decoded_segmentation(model, content, fixtures):
-    segmentation = model.decode_segmentation(content, fixtures["style_code"].flatten(1))
+def test_decoded_segmentation(parity_model, content, fixtures):
+    segmentation = parity_model.decode_segmentation(content, fixtures["style_code"].flatten(1))
     assert_close(segmentation, fixtures["translated_segmentation"])
 
 
-def test_prior_style_decodes_one_content_with_many_styles(model, content, fixtures):
-    assert_close(model.decode(content, fixtures["prior_styles"]), fixtures["prior_images"])
+def test_prior_style_decodes_one_content_with_many_styles(parity_model, content, fixtures):
+    assert_close(parity_model.decode(content, fixtures["prior_styles"]), fixtures["prior_images"])
 
 
-def test_hires_crops_match_up_to_resampling_error(model, fixtures):
+def test_hires_crops_match_up_to_resampling_error(parity_model, fixtures):
     """The reference resizes each crop with PIL; we resize all 16 at once with torch. Measured:
     max error 0.0157 (2 levels of 255 in [−1, 1] units), mean 0.0008."""
-    crops = model.hires_crops(fixtures["hires_resized_input"].numpy(), inference_size=128)
+    crops = parity_model.hires_crops(fixtures["hires_resized_input"].numpy(), inference_size=128)
     assert crops.shape == fixtures["hires_crops"].shape
     error = (crops - fixtures["hires_crops"]).abs()
     assert error.max().item() <= 2.5 / 127.5
     assert error.mean().item() <= 0.002
 
 
-def test_translated_crops(model, fixtures):
-    content = model.encode_content(fixtures["hires_crops"])
+def test_translated_crops(parity_model, fixtures):
+    content = parity_model.encode_content(fixtures["hires_crops"])
     style = fixtures["style_code"].flatten(1).expand(16, -1)
-    assert_close(model.decode(content, style), fixtures["hires_translated_crops"])
+    assert_close(parity_model.decode(content, style), fixtures["hires_translated_crops"])
 
 
-def test_merge_input_is_exact(model, fixtures):
-    merged = model.merge_input(fixtures["hires_translated_crops"])
+def test_merge_input_is_exact(parity_model, fixtures):
+    merged = parity_model.merge_input(fixtures["hires_translated_crops"])
     assert torch.equal(merged, fixtures["enhancer_input"])
 
 
-def test_enhancer_output(model, fixtures):
-    assert_close(model.enhance(fixtures["enhancer_input"]), fixtures["enhancer_output"])
+def test_enhancer_output(parity_model, fixtures):
+    assert_close(parity_model.enhance(fixtures["enhancer_input"]), fixtures["enhancer_output"])
 
 
-def test_whole_hires_chain_from_the_resized_photo(model, fixtures):
+def test_whole_hires_chain_from_the_resized_photo(parity_model, fixtures):
     """Crops → translation → merge → G_enh end to end; only the crop resampling differs from
     the reference, so the output stays within a few 8-bit levels."""
     photo = fixtures["hires_resized_input"].permute(2, 0, 1)[None].float()
-    out = model.translate_tensor(
+    out = parity_model.translate_tensor(
         photo, fixtures["style_code"].flatten(1), hires=True, inference_size=128
     )
     error = (out - fixtures["enhancer_output"]).abs()

@@ -10,13 +10,7 @@ from pathlib import Path
 import pytest
 
 from hidt_cli.photosets import class_of, classes_for, find_photos, load_class_csv
-
-
-def touch(root: Path, *names: str) -> None:
-    for name in names:
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")
+from tests.conftest import touch
 
 
 def test_find_photos_recurses_sorted_and_skips_hidden(tmp_path: Path) -> None:

@@ -5,59 +5,30 @@ file even when bad ones are mixed in. The corpus is generated here; no binaries 
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
-import struct
 import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageFile
+from PIL import Image, ImageFile
 
 from hidt_cli.io import read as image_reading
 from hidt_cli.model import HiDT
 from hidt_cli.models import Generator, GeneratorConfig
-from tests.conftest import make_photo, run_translate
+from tests.conftest import run_hidt
+from tests.images import SRGB, bomb_png, encoded, heic_header, small_photo
 
-SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 ORIENTATION = 0x0112
-
-
-def run(tiny_weights: Path, *args: object):
-    return run_translate(tiny_weights, "--preset", "night", *args)
+NIGHT = ("--preset", "night")
+"""The style of every run here."""
 
 
 def assert_clean(result) -> None:
     """No traceback printed and no exception escaping the command."""
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-
-
-def photo(width: int, height: int, seed: int = 0) -> np.ndarray:
-    """make_photo at any size, even below its 9-pixel minimum."""
-    big = make_photo(max(width, 16), max(height, 16), seed)
-    return np.asarray(Image.fromarray(big).resize((width, height), Image.BILINEAR))
-
-
-def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
-def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
-    """A 1×1 PNG whose header (with a correct CRC) claims width × height pixels."""
-    data = bytearray(encoded(Image.new("RGB", (1, 1)), "PNG"))
-    data[16:24] = struct.pack(">II", width, height)
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
-    return bytes(data)
-
-
-def heic_header() -> bytes:
-    return struct.pack(">I", 24) + b"ftypheic" + b"\0\0\0\0" + b"mif1heic" + b"\0" * 100
 
 
 # Good inputs: name → (output name, output size, output mode); outputs use the default
@@ -99,7 +70,7 @@ def build_corpus(folder: Path) -> Path:
     """Every case of the reliability corpus in one folder, plus a sub-folder whose symlink
     leads back up (a loop) and a folder named like an image."""
     (folder / "sub").mkdir(parents=True)
-    rgb = photo(48, 32)
+    rgb = small_photo(48, 32)
     noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     files = {
         "zero.jpg": b"",
@@ -112,10 +83,10 @@ def build_corpus(folder: Path) -> Path:
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    Image.fromarray(photo(1, 1)).save(folder / "tiny_1x1.png")
-    Image.fromarray(photo(7, 3)).save(folder / "tiny_7x3.png")
-    Image.fromarray(photo(400, 20)).save(folder / "pano_20to1.jpg")
-    Image.fromarray(photo(16, 320)).save(folder / "tall_1to20.png")
+    Image.fromarray(small_photo(1, 1)).save(folder / "tiny_1x1.png")
+    Image.fromarray(small_photo(7, 3)).save(folder / "tiny_7x3.png")
+    Image.fromarray(small_photo(400, 20)).save(folder / "pano_20to1.jpg")
+    Image.fromarray(small_photo(16, 320)).save(folder / "tall_1to20.png")
     Image.fromarray(rgb).convert("L").save(folder / "gray.jpg")
     Image.fromarray(rgb).convert("P").save(folder / "palette.png")
     palette = Image.fromarray(rgb).convert("P")
@@ -124,7 +95,7 @@ def build_corpus(folder: Path) -> Path:
     Image.fromarray(rgb[:, :, 0].astype(np.uint16) * 257).save(folder / "deep16.png")
     Image.fromarray(np.dstack([rgb, ALPHA])).save(folder / "rgba.png")
     Image.fromarray(rgb).save(folder / "icc.jpg", icc_profile=SRGB)
-    frames = [Image.fromarray(photo(48, 32, seed)) for seed in range(3)]
+    frames = [Image.fromarray(small_photo(48, 32, seed)) for seed in range(3)]
     for name in ("animated.gif", "animated.webp"):
         frames[0].save(folder / name, save_all=True, append_images=frames[1:], duration=40)
     for orientation in range(1, 9):
@@ -157,7 +128,9 @@ def locked(monkeypatch: pytest.MonkeyPatch):
 
 def test_the_whole_corpus_in_one_batch(tiny_weights, corpus, tmp_path, locked):
     out = tmp_path / "out"
-    result = run(tiny_weights, corpus, "-r", "--output-dir", out, "--json")
+    result = run_hidt(
+        "translate", tiny_weights, *NIGHT, corpus, "-r", "--output-dir", out, "--json"
+    )
     assert result.exit_code == 1, result.output
     assert_clean(result)
     report = json.loads(result.stdout)
@@ -185,7 +158,7 @@ def test_the_whole_corpus_in_one_batch(tiny_weights, corpus, tmp_path, locked):
 
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_each_bad_input_alone_is_one_line_and_exit_1(tiny_weights, corpus, locked, name):
-    result = run(tiny_weights, corpus / name, "--quiet")
+    result = run_hidt("translate", tiny_weights, *NIGHT, corpus / name, "--quiet")
     assert result.exit_code == 1
     assert_clean(result)
     assert result.stderr.splitlines() == [f"hidt: error: {corpus / name}: {BAD[name]}"]
@@ -193,7 +166,7 @@ def test_each_bad_input_alone_is_one_line_and_exit_1(tiny_weights, corpus, locke
 
 
 def test_a_folder_named_like_an_image_is_a_folder(tiny_weights, corpus):
-    result = run(tiny_weights, corpus / "folder.jpg", "--quiet")
+    result = run_hidt("translate", tiny_weights, *NIGHT, corpus / "folder.jpg", "--quiet")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"hidt: error: {corpus / 'folder.jpg'}: no image files found"
@@ -202,14 +175,14 @@ def test_a_folder_named_like_an_image_is_a_folder(tiny_weights, corpus):
 
 def test_unreadable_file_with_real_permissions(tiny_weights, tmp_path):
     path = tmp_path / "secret.png"
-    Image.fromarray(photo(48, 32)).save(path)
+    Image.fromarray(small_photo(48, 32)).save(path)
     path.chmod(0)
     try:
         if os.access(path, os.R_OK):
             pytest.skip(
                 "permission bits are not enforced for this user (root): simulated by `locked`"
             )
-        result = run(tiny_weights, path, "--quiet")
+        result = run_hidt("translate", tiny_weights, *NIGHT, path, "--quiet")
         assert result.exit_code == 1
         assert result.stderr.splitlines() == [f"hidt: error: {path}: permission denied"]
     finally:
@@ -226,29 +199,31 @@ def test_bomb_is_refused_from_its_header_without_decoding(tiny_weights, tmp_path
         return real_load(image)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
-    result = run(tiny_weights, tmp_path / "bomb.png", "--quiet")
+    result = run_hidt("translate", tiny_weights, *NIGHT, tmp_path / "bomb.png", "--quiet")
     assert result.exit_code == 1 and "over the limit of 200000000" in result.stderr
     assert decoded == []  # refused from the header: no pixel buffer was allocated
 
 
 def test_max_pixels_is_the_limit(tiny_weights, tmp_path):
     path = tmp_path / "p.png"
-    Image.fromarray(photo(48, 32)).save(path)  # 1536 pixels
-    refused = run(tiny_weights, path, "--max-pixels", 1535, "--quiet")
+    Image.fromarray(small_photo(48, 32)).save(path)  # 1536 pixels
+    refused = run_hidt("translate", tiny_weights, *NIGHT, path, "--max-pixels", 1535, "--quiet")
     assert refused.exit_code == 1
     assert refused.stderr.splitlines() == [
         f"hidt: error: {path}: 1536 pixels is over the limit of 1535 (use --max-pixels)"
     ]
-    assert run(tiny_weights, path, "--max-pixels", 1536, "--quiet").exit_code == 0
+    assert (
+        run_hidt("translate", tiny_weights, *NIGHT, path, "--max-pixels", 1536, "--quiet").exit_code
+        == 0
+    )
 
 
 def test_max_pixels_also_limits_the_style_image(tiny_weights, tmp_path):
     photo_path, style_path = tmp_path / "p.png", tmp_path / "s.png"
-    Image.fromarray(photo(8, 8)).save(photo_path)
-    Image.fromarray(photo(48, 32)).save(style_path)  # 1536 pixels
-    refused = run_translate(
-        tiny_weights, "--style", style_path, "--max-pixels", 1535, "--quiet", photo_path
-    )
+    Image.fromarray(small_photo(8, 8)).save(photo_path)
+    Image.fromarray(small_photo(48, 32)).save(style_path)  # 1536 pixels
+    args = (photo_path, "--style", style_path, "--max-pixels", 1535, "--quiet")
+    refused = run_hidt("translate", tiny_weights, *args)
     assert refused.exit_code == 4
     assert f"{style_path}: 1536 pixels is over the limit of 1535" in refused.stderr
     assert "Traceback" not in refused.stderr
@@ -265,8 +240,9 @@ SHAPES = [(1, 1), (7, 3), (3, 7), (400, 20), (20, 400), (17, 16)]
 )
 def test_tiny_and_extreme_shapes_keep_their_size(tiny_weights, tmp_path, size, hires):
     path = tmp_path / "in.png"
-    Image.fromarray(photo(*size)).save(path)
-    result = run(tiny_weights, path, "-o", tmp_path / "out.png", *(["--hires"] if hires else []))
+    Image.fromarray(small_photo(*size)).save(path)
+    args = (path, "-o", tmp_path / "out.png", *(["--hires"] if hires else []))
+    result = run_hidt("translate", tiny_weights, *NIGHT, *args)
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "out.png").size == size
 
@@ -274,13 +250,13 @@ def test_tiny_and_extreme_shapes_keep_their_size(tiny_weights, tmp_path, size, h
 def test_corrupt_exif_is_a_note_not_stray_warnings(tiny_weights, tmp_path):
     exif = Image.Exif()
     exif[ORIENTATION] = 6
-    data = bytearray(encoded(Image.fromarray(photo(48, 32)), "JPEG", exif=exif))
+    data = bytearray(encoded(Image.fromarray(small_photo(48, 32)), "JPEG", exif=exif))
     start = data.index(b"Exif\0\0") + 6
     data[start + 8 : start + 10] = b"\x40\x00"  # the IFD claims far more entries than it holds
     (tmp_path / "exif.jpg").write_bytes(bytes(data))
     with warnings.catch_warnings(record=True) as escaped:
         warnings.simplefilter("always")
-        result = run(tiny_weights, tmp_path / "exif.jpg")
+        result = run_hidt("translate", tiny_weights, *NIGHT, tmp_path / "exif.jpg")
     assert result.exit_code == 0, result.output
     assert f"{tmp_path / 'exif.jpg'}: damaged metadata: Corrupt EXIF data" in result.stderr
     assert [str(w.message) for w in escaped if "EXIF" in str(w.message)] == []
@@ -291,5 +267,5 @@ def test_published_network_sizes_take_the_smallest_processing_shape():
     (the smallest allowed) on a 1×1 or 7×3 photo is a 32×32 or 32×80 input to the networks."""
     model = HiDT(Generator(GeneratorConfig()), device="cpu")
     for size in [(1, 1), (7, 3)]:
-        out = model.translate(photo(*size), [0.0, 0.0, 0.0], inference_size=32)
+        out = model.translate(small_photo(*size), [0.0, 0.0, 0.0], inference_size=32)
         assert out.size == size

@@ -8,40 +8,17 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
-from hidt_cli.cli.app import app
 from hidt_cli.io import video
 from hidt_cli.io.video import FALLBACK_FPS, VideoWriter, probe_video
-from tests.conftest import make_photo
-
-runner = CliRunner()
-MODEL = ["--device", "cpu", "--inference-size", "32"]
-
-
-def translate(tiny_weights: Path, *args: object):
-    return runner.invoke(
-        app, ["translate", "--weights", str(tiny_weights), *MODEL, *map(str, args)]
-    )
-
-
-def timelapse(tiny_weights: Path, *args: object):
-    return runner.invoke(
-        app, ["timelapse", "--weights", str(tiny_weights), *MODEL, "--quiet", *map(str, args)]
-    )
-
-
-def save(path: Path, seed: int = 0, size: tuple[int, int] = (48, 32)) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(make_photo(*size, seed=seed)).save(path)
-    return path
+from tests.conftest import hidt_process_command, run_hidt
+from tests.images import make_photo, save_photo
 
 
 def files(folder: Path) -> list[str]:
@@ -59,9 +36,9 @@ def one_error_line(result) -> str:
 
 
 def test_same_stem_in_one_folder_is_refused_before_any_work(tiny_weights, tmp_path):
-    save(tmp_path / "in" / "a.jpg")
-    save(tmp_path / "in" / "a.png", seed=1)
-    result = translate(tiny_weights, tmp_path / "in", "--preset", "day", "-f", "png")
+    save_photo(tmp_path / "in" / "a.jpg")
+    save_photo(tmp_path / "in" / "a.png", make_photo(seed=1))
+    result = run_hidt("translate", tiny_weights, tmp_path / "in", "--preset", "day", "-f", "png")
     assert result.exit_code == 2
     assert one_error_line(result) == (
         f"hidt: error: {tmp_path / 'in' / 'a_day.png'}: several inputs would write this output "
@@ -73,15 +50,15 @@ def test_same_stem_in_one_folder_is_refused_before_any_work(tiny_weights, tmp_pa
 @pytest.mark.parametrize("spec", ["{src}", "{src}/**/*.png"])
 def test_output_folder_inside_the_inputs_is_not_read_as_input(tiny_weights, tmp_path, spec):
     src = tmp_path / "in"
-    save(src / "a.png")
-    save(src / "sub" / "b.png", seed=1)
+    save_photo(src / "a.png")
+    save_photo(src / "sub" / "b.png", make_photo(seed=1))
     out = src / "results"
     args = [spec.format(src=src), "-r", "--output-dir", out]
-    first = translate(tiny_weights, *args, "--preset", "night")
+    first = run_hidt("translate", tiny_weights, *args, "--preset", "night")
     assert first.exit_code == 0 and "2 converted" in first.stderr, first.output
-    again = translate(tiny_weights, *args, "--preset", "night")
+    again = run_hidt("translate", tiny_weights, *args, "--preset", "night")
     assert again.exit_code == 0 and "0 converted, 2 skipped" in again.stderr, again.output
-    other = translate(tiny_weights, *args, "--preset", "day")
+    other = run_hidt("translate", tiny_weights, *args, "--preset", "day")
     assert other.exit_code == 0 and "2 converted" in other.stderr, other.output
     assert files(src) == [
         "a.png",
@@ -95,19 +72,19 @@ def test_output_folder_inside_the_inputs_is_not_read_as_input(tiny_weights, tmp_
 
 def test_an_output_folder_given_as_input_is_still_read(tiny_weights, tmp_path):
     folder = tmp_path / "shared"
-    save(folder / "a.png")
-    result = translate(tiny_weights, folder, "--preset", "day", "--output-dir", folder)
+    save_photo(folder / "a.png")
+    result = run_hidt("translate", tiny_weights, folder, "--preset", "day", "--output-dir", folder)
     assert result.exit_code == 0 and files(folder) == ["a.png", "a_day.png"], result.output
 
 
 def test_rerun_beside_the_inputs_does_not_translate_earlier_outputs(tiny_weights, tmp_path):
-    save(tmp_path / "a.png")
-    assert translate(tiny_weights, tmp_path, "--preset", "night").exit_code == 0
+    save_photo(tmp_path / "a.png")
+    assert run_hidt("translate", tiny_weights, tmp_path, "--preset", "night").exit_code == 0
     note = f"{tmp_path / 'a_night.png'}: not translated: it is an output of hidt"
-    again = translate(tiny_weights, tmp_path, "--preset", "night")
+    again = run_hidt("translate", tiny_weights, tmp_path, "--preset", "night")
     assert again.exit_code == 0 and note in again.stderr, again.output
     assert "0 converted, 1 skipped" in again.stderr
-    forced = translate(tiny_weights, tmp_path, "--preset", "night", "--overwrite")
+    forced = run_hidt("translate", tiny_weights, tmp_path, "--preset", "night", "--overwrite")
     assert forced.exit_code == 0 and note in forced.stderr, forced.output
     assert "1 converted" in forced.stderr and "failed" not in forced.stderr
     assert files(tmp_path) == ["a.png", "a_night.png"]
@@ -129,15 +106,14 @@ def deny_writes_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_read_only_output_folder(tiny_weights, tmp_path, monkeypatch):
-    save(tmp_path / "in" / "a.png")
-    save(tmp_path / "in" / "b.png", seed=1)
+    save_photo(tmp_path / "in" / "a.png")
+    save_photo(tmp_path / "in" / "b.png", make_photo(seed=1))
     out = tmp_path / "out"
     out.mkdir()
     (out / "a_day.png").write_bytes(b"an earlier result")
     deny_writes_in(out, monkeypatch)
-    result = translate(
-        tiny_weights, tmp_path / "in", "--preset", "day", "-d", out, "--overwrite", "--quiet"
-    )
+    args = (tmp_path / "in", "--preset", "day", "-d", out, "--overwrite", "--quiet")
+    result = run_hidt("translate", tiny_weights, *args)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"hidt: error: {out / name}: cannot write: permission denied"
@@ -148,14 +124,14 @@ def test_read_only_output_folder(tiny_weights, tmp_path, monkeypatch):
 
 
 def test_read_only_output_folder_with_real_permissions(tiny_weights, tmp_path):
-    save(tmp_path / "in" / "a.png")
+    save_photo(tmp_path / "in" / "a.png")
     out = tmp_path / "out"
     out.mkdir()
     out.chmod(0o555)
     try:
         if os.access(out, os.W_OK):
             pytest.skip("permission bits are not enforced for this user (root): simulated above")
-        result = translate(tiny_weights, tmp_path / "in", "--preset", "day", "-d", out)
+        result = run_hidt("translate", tiny_weights, tmp_path / "in", "--preset", "day", "-d", out)
         assert result.exit_code == 1
         assert one_error_line(result).endswith(
             f"{out / 'a_day.png'}: cannot write: permission denied"
@@ -168,7 +144,7 @@ def test_read_only_output_folder_with_real_permissions(tiny_weights, tmp_path):
 def test_disk_full_keeps_the_earlier_output_and_leaves_no_temporary_file(
     tiny_weights, tmp_path, monkeypatch
 ):
-    save(tmp_path / "in" / "a.png")
+    save_photo(tmp_path / "in" / "a.png")
     out = tmp_path / "out"
     out.mkdir()
     (out / "a_day.png").write_bytes(b"an earlier result")
@@ -177,7 +153,9 @@ def test_disk_full_keeps_the_earlier_output_and_leaves_no_temporary_file(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "write", full)
-    result = translate(tiny_weights, tmp_path / "in", "--preset", "day", "-d", out, "--overwrite")
+    result = run_hidt(
+        "translate", tiny_weights, tmp_path / "in", "--preset", "day", "-d", out, "--overwrite"
+    )
     monkeypatch.undo()
     assert result.exit_code == 1
     assert one_error_line(result) == (
@@ -217,7 +195,9 @@ def test_unreadable_guide_is_one_line_exit_4_and_writes_nothing(
     }[kind]
     bad.write_bytes(content)
     out = tmp_path / "out"
-    result = timelapse(tiny_weights, photo, "--guide", bad, "-o", out / "t.mp4")
+    result = run_hidt(
+        "timelapse", tiny_weights, photo, "--guide", bad, "-o", out / "t.mp4", "--quiet"
+    )
     assert result.exit_code == 4
     assert one_error_line(result).startswith(f"hidt: error: {bad}: ")
     assert len(result.stderr.splitlines()) == 1  # --quiet: nothing but the error
@@ -228,8 +208,7 @@ def test_a_corrupt_guide_prints_only_our_line(tiny_weights, photo, tmp_path):
     """FFmpeg logs its own complaints on the process's stderr, which CliRunner cannot see."""
     bad = tmp_path / "corrupt.mp4"
     bad.write_bytes(np.random.default_rng(0).bytes(5000))
-    command = [sys.executable, "-m", "hidt_cli", "timelapse", str(photo), "--guide", str(bad)]
-    command += ["--weights", str(tiny_weights), *MODEL, "--quiet"]
+    command = hidt_process_command("timelapse", tiny_weights, photo, "--guide", bad, "--quiet")
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 4
     assert done.stderr.splitlines() == [f"hidt: error: {bad}: cannot open as a video"]
@@ -241,10 +220,8 @@ def test_guide_without_frame_rate_falls_back_and_says_so(
     monkeypatch.setattr(av.video.stream.VideoStream, "average_rate", None)
     monkeypatch.setattr(av.video.stream.VideoStream, "guessed_rate", None)
     target = tmp_path / "t.mp4"
-    result = runner.invoke(
-        app,
-        ["timelapse", str(photo), "--guide", str(guide), "-o", str(target), "--stride", "2"]
-        + ["--weights", str(tiny_weights), *MODEL],
+    result = run_hidt(
+        "timelapse", tiny_weights, photo, "--guide", guide, "-o", target, "--stride", 2
     )
     monkeypatch.undo()
     assert result.exit_code == 0, result.output
@@ -257,7 +234,9 @@ def test_one_frame_guide_gives_a_one_frame_video(tiny_weights, photo, tmp_path):
     with VideoWriter(single, 10.0, (64, 48)) as writer:
         writer.write(np.full((48, 64, 3), 90, np.uint8))
     target = tmp_path / "t.mp4"
-    result = timelapse(tiny_weights, photo, "--guide", single, "-o", target, "--strip")
+    result = run_hidt(
+        "timelapse", tiny_weights, photo, "--guide", single, "-o", target, "--strip", "--quiet"
+    )
     assert result.exit_code == 0, result.output
     assert video_info(target) == (1, pytest.approx(10.0))
     with Image.open(tmp_path / "t_strip.png") as strip:
@@ -276,7 +255,8 @@ def test_video_writer_that_cannot_open_leaves_no_mp4(
 
     monkeypatch.setattr(video.av, "open", refusing)
     out = tmp_path / "out"
-    result = timelapse(tiny_weights, photo, "--guide", guide, "-o", out / "t.mp4", "--strip")
+    args = (photo, "--guide", guide, "-o", out / "t.mp4", "--strip", "--quiet")
+    result = run_hidt("timelapse", tiny_weights, *args)
     assert result.exit_code == 4
     assert (
         one_error_line(result) == f"hidt: error: {out / 't.mp4'}: cannot write: Permission denied"
@@ -300,7 +280,7 @@ def test_video_writer_that_fails_part_way_leaves_no_mp4(
 
     monkeypatch.setattr(VideoWriter, "_encode", full_disk_after_two)
     target = tmp_path / "t.mp4"
-    result = timelapse(tiny_weights, photo, "--guide", guide, "-o", target)
+    result = run_hidt("timelapse", tiny_weights, photo, "--guide", guide, "-o", target, "--quiet")
     assert result.exit_code == 4
     assert one_error_line(result) == (
         f"hidt: error: {target}: cannot write video (No space left on device)"

@@ -6,21 +6,14 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-import hidt_cli
 from hidt_cli import hires
 from hidt_cli.io.images import read_image
 
 MODES = ["L", "LA", "P", "RGB", "RGBA", "I;16", "CMYK"]
-
-
-@pytest.fixture(scope="module")
-def model(tiny_weights):
-    return hidt_cli.load(tiny_weights, device="cpu")
 
 
 def encoded_image(mode: str, width: int, height: int, seed: int) -> bytes:

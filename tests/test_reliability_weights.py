@@ -22,15 +22,12 @@ import torch
 from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 from safetensors import safe_open
 from safetensors.torch import save_file
-from typer.testing import CliRunner
 
-from hidt_cli.cli.app import app
 from hidt_cli.models import Generator
 from hidt_cli.weights import MANIFEST, WeightsError, load, resolve, save_safetensors
-from tests.conftest import TINY_GENERATOR
+from tests.conftest import TINY_GENERATOR, invoke, offline_hub_environment
 from tests.fuzz_corpus import random_weights_bytes
 
-runner = CliRunner()
 COMMIT = "c" * 40
 
 
@@ -39,7 +36,7 @@ def sha256(path: Path) -> str:
 
 
 def info(spec: object):
-    return runner.invoke(app, ["info", "--weights", str(spec), "--device", "cpu"])
+    return invoke("info", "--weights", spec, "--device", "cpu")
 
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".pt"])
@@ -75,14 +72,9 @@ def hand_made_cache(cache: Path, files: dict[str, bytes]) -> Path:
 
 
 def info_offline(spec: str, cache: Path) -> subprocess.CompletedProcess:
-    """huggingface_hub reads its environment at import, so each case gets a fresh process."""
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "HF_HUB_CACHE": str(cache),
-        "HF_HOME": str(cache.parent),
-    }
+    """`hidt info` in a process that finds hub weights only in `cache`."""
     command = [sys.executable, "-m", "hidt_cli", "info", "--weights", spec, "--device", "cpu"]
+    env = offline_hub_environment(cache)
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
 

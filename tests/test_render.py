@@ -9,21 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-import hidt_cli
 from hidt_cli import detail
 from hidt_cli.clips import fixed_style, render_clip
 from hidt_cli.io.video import Frame
 from hidt_cli.ranges import photo_tensor, to_8bit
 from hidt_cli.render import RenderSpec
 from hidt_cli.steady import Steadiness
-from tests.conftest import make_photo
+from tests.images import make_photo, ramp_16
 
 SPEC = RenderSpec(inference_size=32)
-
-
-@pytest.fixture(scope="module")
-def model(tiny_weights):
-    return hidt_cli.load(tiny_weights, device="cpu", dtype=torch.float32)
 
 
 def codes(count: int) -> torch.Tensor:
@@ -66,16 +60,8 @@ def test_a_preview_is_the_full_render_at_its_own_size(model):
     assert (torch.from_numpy(small).permute(0, 3, 1, 2).float() - shrunk).abs().mean() < 3
 
 
-def smooth_ramp_16(width: int = 256, height: int = 64) -> np.ndarray:
-    """A 16-bit sky: every column a different level, far more levels than 8 bits hold."""
-    ramp = np.linspace(8000, 60000, width)
-    rows = np.linspace(0.9, 1.0, height)[:, None]
-    levels = np.stack([ramp * rows, ramp * rows * 0.95, ramp * rows * 0.8], axis=-1)
-    return levels.round().astype(np.uint16)
-
-
 def test_a_16_bit_photo_stays_16_bit_through_the_detail_stage(model):
-    deep = smooth_ramp_16()
+    deep = ramp_16(256, 64)
     photo = photo_tensor(deep, model.device)
     out = next(model.render(photo, codes(1), SPEC))[0]
     assert out.dtype == np.uint16 and out.shape == deep.shape

@@ -18,27 +18,19 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageCms
+from PIL import Image
 
 pytest.importorskip("starlette", reason="hidt serve needs the serve extra: pip install -e .[serve]")
 
-import hidt_cli  # noqa: E402
 from hidt_cli.io.video import VideoReader  # noqa: E402
 from hidt_cli.lut import apply_lut, read_cube  # noqa: E402
 from hidt_cli.serve.engine import _shrunk  # noqa: E402
 from hidt_cli.serve.settings import PREVIEW_PIXELS  # noqa: E402
 from hidt_cli.styles import sample_prior  # noqa: E402
-from tests.conftest import TINY_PRESETS, make_photo, run_translate  # noqa: E402
+from tests.conftest import TINY_PRESETS, run_hidt  # noqa: E402
 from tests.fuzz_corpus import IMAGE_FORMATS, MUTATIONS, image_seeds, mutate  # noqa: E402
-from tests.serve_client import encoded, multipart, running  # noqa: E402
-from tests.test_reliability_inputs import bomb_png, heic_header  # noqa: E402
-
-SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
-@pytest.fixture(scope="module")
-def model(tiny_weights):
-    return hidt_cli.load(tiny_weights, device="cpu")
+from tests.images import SRGB, bomb_png, encoded, heic_header, make_photo  # noqa: E402
+from tests.serve_client import multipart, running  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +45,10 @@ def client(server):
 
 
 def cli_result(tiny_weights, path: Path, *args) -> np.ndarray:
-    """`hidt translate PATH ARGS -o out.png` → its pixels (RGBA when the photo has alpha)."""
+    """`hidt translate PATH ARGS -o out.png` in float32, as the served model → its pixels
+    (RGBA when the photo has alpha)."""
     out = path.with_name(f"cli_{path.stem}.png")
-    result = run_translate(tiny_weights, path, *args, "-o", out, "--overwrite")
+    result = run_hidt("translate", tiny_weights, path, *args, "-o", out, "--overwrite", "--fp32")
     assert result.exit_code == 0, result.output
     return np.asarray(Image.open(out), dtype=np.float64)
 

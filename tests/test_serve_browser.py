@@ -21,8 +21,8 @@ sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the browser tests need Playwright: pip install playwright"
 )
 
-import hidt_cli  # noqa: E402
-from tests.conftest import make_photo, run_translate  # noqa: E402
+from tests.conftest import run_hidt  # noqa: E402
+from tests.images import make_photo  # noqa: E402
 from tests.serve_client import running  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,8 +43,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def server(tiny_weights):
-    model = hidt_cli.load(tiny_weights, device="cpu")
+def server(model):
     with running(model, inference_size=32) as (server, _):
         yield server
 
@@ -143,7 +142,8 @@ def test_style_slider_preset_and_export_match_the_cli(page, photo, tiny_weights,
     exported = tmp_path / "exported.png"
     download.value.save_as(exported)
     cli = photo.with_name("cli.png")
-    result = run_translate(tiny_weights, photo, "--preset", "night", "--format", "png", "-o", cli)
+    options = ("--preset", "night", "--format", "png", "-o", cli)
+    result = run_hidt("translate", tiny_weights, photo, *options, "--fp32")  # as `model` runs
     assert result.exit_code == 0, result.output
     got = np.asarray(Image.open(exported), dtype=np.float64)
     expected = np.asarray(Image.open(cli), dtype=np.float64)

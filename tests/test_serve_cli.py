@@ -8,13 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
-from hidt_cli.cli.app import app
-
-
-def serve(*args: object):
-    return CliRunner().invoke(app, ["serve", *map(str, args)])
+from tests.conftest import invoke, run_hidt
 
 
 def test_the_cli_does_not_import_the_server():
@@ -36,17 +31,16 @@ def test_without_the_extra_serve_says_how_to_install_it_and_translate_still_work
     # as if uvicorn were missing: the module cannot be imported (nor found on its package)
     monkeypatch.setitem(sys.modules, "hidt_cli.serve.app", None)
     monkeypatch.delattr(hidt_cli.serve, "app", raising=False)
-    result = serve("--weights", tiny_weights, "--device", "cpu")
+    result = invoke("serve", "--weights", tiny_weights, "--device", "cpu")
     assert result.exit_code == 2
     assert "pip install -e '.[serve]'" in result.output and "Traceback" not in result.output
-    args = ["translate", photo, "--weights", tiny_weights, "--device", "cpu"]
-    translated = CliRunner().invoke(app, [*map(str, args), "--preset", "night"])
+    translated = run_hidt("translate", tiny_weights, photo, "--preset", "night")
     assert translated.exit_code == 0, translated.output
     assert (photo.parent / "photo_night.jpg").is_file()
 
 
 def test_a_missing_folder_is_named(tiny_weights, tmp_path):
-    result = serve(tmp_path / "nowhere", "--weights", tiny_weights, "--device", "cpu")
+    result = invoke("serve", tmp_path / "nowhere", "--weights", tiny_weights, "--device", "cpu")
     assert result.exit_code == 4
     assert f"{tmp_path / 'nowhere'}: not a folder" in result.output
 
@@ -59,11 +53,11 @@ def test_a_port_in_use_is_named(tiny_weights):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = serve("--port", port, "--weights", tiny_weights, "--device", "cpu")
+        result = invoke("serve", "--port", port, "--weights", tiny_weights, "--device", "cpu")
     assert result.exit_code == 2
     assert f"127.0.0.1:{port}: cannot listen" in result.output and "--port" in result.output
 
 
 def test_a_bad_inference_size_is_refused_before_loading(tmp_path):
-    result = serve("--inference-size", 40, "--weights", tmp_path / "missing.safetensors")
+    result = invoke("serve", "--inference-size", 40, "--weights", tmp_path / "missing.safetensors")
     assert result.exit_code == 2 and "multiple of 16" in result.output

@@ -20,18 +20,13 @@ from PIL import Image
 
 pytest.importorskip("starlette", reason="hidt serve needs the serve extra: pip install -e .[serve]")
 
-import hidt_cli  # noqa: E402
 from hidt_cli.serve.app import warnings_for  # noqa: E402
 from hidt_cli.serve.security import is_loopback, required_token  # noqa: E402
 from hidt_cli.serve.settings import ServeSettings  # noqa: E402
 from hidt_cli.serve.store import LruCache, display_name  # noqa: E402
-from tests.conftest import interruptible, make_photo  # noqa: E402
-from tests.serve_client import Client, encoded, running  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def model(tiny_weights):
-    return hidt_cli.load(tiny_weights, device="cpu")
+from tests.conftest import hidt_process_command, interruptible  # noqa: E402
+from tests.images import encoded, make_photo  # noqa: E402
+from tests.serve_client import Client, running  # noqa: E402
 
 
 def raw_get(port: int, target: str, headers: dict | None = None) -> tuple[int, bytes]:
@@ -241,8 +236,7 @@ def test_old_uploads_are_dropped_beyond_the_stash_budget(model):
 def test_ctrl_c_stops_the_server_and_removes_its_files(tiny_weights, folder, tmp_path):
     temp = tmp_path / "tmp"
     temp.mkdir()
-    command = [sys.executable, "-m", "hidt_cli", "serve", str(folder), "--port", "0"]
-    command += ["--weights", str(tiny_weights), "--device", "cpu", "--inference-size", "32"]
+    command = hidt_process_command("serve", tiny_weights, folder, "--port", "0")
     env = {**os.environ, "TMPDIR": str(temp)}
     process = interruptible(command, stderr=subprocess.PIPE, text=True, env=env)
     try:

@@ -10,32 +10,17 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from typer.testing import CliRunner
 
 import hidt_cli
-from hidt_cli.cli.app import app
 from hidt_cli.train import losses
 from hidt_cli.train.config import Phase, TranslatorTrainConfig, from_dict
 from hidt_cli.train.perceptual import VGGPerceptualLoss, _features
 from hidt_cli.train.runtime import setup_runtime
 from hidt_cli.train.translator import TranslatorTrainer, fixed_photos
 from hidt_cli.weights import load as load_weights
-from tests.conftest import make_photo
+from tests.conftest import TINY_TRAIN, invoke, run_hidt
+from tests.images import make_photo, save_photo
 
-runner = CliRunner()
-TINY_TRAIN = {
-    "generator": {
-        "base_channels": 8,
-        "content_res_blocks": 1,
-        "decoder_res_blocks": 1,
-        "style_channels": [8, 16, 16, 16, 16],
-        "mlp_dim": 16,
-    },
-    "d_base": 8,
-    "d_layers": 3,
-    "workers": 0,
-    "style_pool": 16,
-}
 TINY_ENHANCER_TRAIN = {
     "enhancer": {"features": 8, "blocks": 1, "growth": 4},
     "d_base": 8,
@@ -60,8 +45,9 @@ def photos(tmp_path_factory):
 def train(photos, out, tmp_path, *extra, settings=TINY_TRAIN):
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(settings))
-    args = ["train", str(photos), "--out", str(out), "--config", str(config), "--device", "cpu"]
-    return runner.invoke(app, [*args, "--quiet", *map(str, extra)])
+    return invoke(
+        "train", photos, "--out", out, "--config", config, "--device", "cpu", "-q", *extra
+    )
 
 
 def test_style_distribution_is_zero_for_whitened_codes_and_positive_otherwise():
@@ -116,22 +102,8 @@ def test_train_resume_and_use_the_weights(photos, tmp_path):
     assert again.exit_code == 0, again.output
     last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
     assert last["step"] == 7
-    photo = tmp_path / "p.png"
-    Image.fromarray(make_photo()).save(photo)
-    translated = runner.invoke(
-        app,
-        [
-            "translate",
-            str(photo),
-            "--preset",
-            "night",
-            "--weights",
-            str(out),
-            "--device",
-            "cpu",
-            "-q",
-        ],
-    )
+    photo = save_photo(tmp_path / "p.png")
+    translated = run_hidt("translate", out, photo, "--preset", "night", "-q")
     assert translated.exit_code == 0, translated.output
     assert (tmp_path / "p_night.png").is_file()
 
@@ -282,7 +254,7 @@ def test_enhancer_training_gives_weights_for_hires(photos, tmp_path):
     def train_enhancer(*args):
         command = ["train-enhancer", hires_photos, "--out", run, "--generator", generator]
         options = ["--size", "32", "--batch-size", "2", "--device", "cpu", "-q"]
-        return runner.invoke(app, [*map(str, command), *options, *map(str, args)])
+        return invoke(*command, *options, *args)
 
     result = train_enhancer("--config", config, "--steps", "3", "--sample-every", "3")
     assert result.exit_code == 0, result.output

@@ -10,16 +10,14 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from typer.testing import CliRunner
 
-from hidt_cli.cli.app import app
 from hidt_cli.train import runtime as runtime_module
 from hidt_cli.train.config import PAIRED_WEIGHT, Phase, TranslatorTrainConfig, from_dict
 from hidt_cli.train.pairs import ScenePairCrops, change_mask, read_scenes
 from hidt_cli.train.runtime import Checkpoint, setup_runtime
 from hidt_cli.train.translator import TranslatorTrainer
-from tests.conftest import make_photo
-from tests.test_train import TINY_TRAIN
+from tests.conftest import TINY_TRAIN, invoke
+from tests.images import make_photo, textured
 
 FRAMES = ["amos-day-0001.png", "amos-day-0002.png", "amos-night-0003.png"]
 
@@ -27,15 +25,6 @@ FRAMES = ["amos-day-0001.png", "amos-day-0002.png", "amos-night-0003.png"]
 def pngs(folder):
     """The photos of a test folder, without the data module's folder walker."""
     return sorted(folder.glob("*.png"))
-
-
-def textured(width: int = 96, height: int = 80, seed: int = 0) -> np.ndarray:
-    """A generated photo with texture everywhere, so that any misplaced crop shows."""
-    rng = np.random.default_rng(seed)
-    noise = rng.integers(0, 60, (height, width, 3))
-    return np.clip(make_photo(width, height, seed).astype(int) // 2 + noise + 40, 0, 255).astype(
-        np.uint8
-    )
 
 
 @pytest.fixture(scope="module")
@@ -184,5 +173,4 @@ def old_format_checkpoint(trainer: TranslatorTrainer, step: int) -> dict:
 
 
 def train_cli(photos, out, *args):
-    command = ["train", str(photos), "--out", str(out), "--device", "cpu", "--quiet"]
-    return CliRunner().invoke(app, [*command, *map(str, args)])
+    return invoke("train", photos, "--out", out, "--device", "cpu", "--quiet", *args)

@@ -22,7 +22,7 @@ from hidt_cli.weights import (
     sha256_of,
     write_manifest,
 )
-from tests.conftest import TINY_ENHANCER, TINY_GENERATOR
+from tests.conftest import TINY_ENHANCER, TINY_GENERATOR, offline_hub_environment
 
 
 @pytest.fixture
@@ -155,13 +155,8 @@ def test_resolve_folder_file_and_defaults(tiny_weights, tmp_path, monkeypatch):
 
 
 def _resolve_in_subprocess(spec: str, cache: Path) -> subprocess.CompletedProcess:
-    """huggingface_hub reads its environment at import, so each case gets a fresh process."""
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "HF_HUB_CACHE": str(cache),
-        "HF_HOME": str(cache.parent),
-    }
+    """resolve() in a process that finds hub weights only in `cache`."""
+    env = offline_hub_environment(cache)
     code = (
         "import sys; from hidt_cli.weights import resolve; print(resolve(sys.argv[1], 'generator'))"
     )

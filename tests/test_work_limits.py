@@ -14,7 +14,7 @@ from hidt_cli import hires
 from hidt_cli.devices import WorkLimits
 from hidt_cli.models.layers import upsampled_concat_conv
 from hidt_cli.profiling import LiveTensorBytes, count_macs
-from tests.conftest import make_photo
+from tests.images import make_photo
 
 UNLIMITED = WorkLimits(generator_pixels=10**9, enhancer_pixels=10**9)
 TINY_RECEPTIVE_FIELD = 20
