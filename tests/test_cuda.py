@@ -31,9 +31,9 @@ from hidt_cli.io.video import VideoReader, read_frames
 from hidt_cli.models import Enhancer, Generator
 from hidt_cli.ranges import photo_tensor
 from hidt_cli.render import RenderSpec
-from tests.conftest import TINY_ENHANCER, TINY_GENERATOR, make_photo, run_translate
-from tests.test_cli_shards import converted
-from tests.test_cli_translate_video import FRAMES, clip_at
+from tests.clips import SCENE_FRAMES, scene_clip
+from tests.conftest import TINY_ENHANCER, TINY_GENERATOR, converted, run_hidt
+from tests.images import make_photo
 
 ON_CUDA = torch.cuda.is_available()
 LOGIC_ON_CPU = os.environ.get("HIDT_CUDA_TESTS_ON_CPU") == "1"
@@ -200,7 +200,8 @@ def test_devices_split_a_folder_between_two_workers_on_one_gpu(device, tiny_weig
         Image.fromarray(make_photo(64, 48, seed=i)).save(path)
         inputs.add(str(path))
     common = ("--preset", "night", "--json", "-q")
-    split = run_translate(
+    split = run_hidt(
+        "translate",
         tiny_weights,
         folder,
         *common,
@@ -213,8 +214,15 @@ def test_devices_split_a_folder_between_two_workers_on_one_gpu(device, tiny_weig
     reported = [f["input"] for f in json.loads(split.stdout)["files"]]
     assert sorted(reported) == sorted(inputs)  # each input once: disjoint and complete
     assert converted(split) == inputs
-    alone = run_translate(
-        tiny_weights, folder, *common, "--output-dir", tmp_path / "alone", "--device", name
+    alone = run_hidt(
+        "translate",
+        tiny_weights,
+        folder,
+        *common,
+        "--output-dir",
+        tmp_path / "alone",
+        "--device",
+        name,
     )
     assert alone.exit_code == 0, alone.output
     outputs = sorted((tmp_path / "split").iterdir())
@@ -231,7 +239,7 @@ def test_a_clip_on_cuda_equals_the_clip_on_the_cpu(device, tiny_weights, exact_f
     """A clip's frames through the video path (batches, the detail stage, the steadying
     window) on the device and on the CPU, both in float32, within 2 levels; then the whole
     command on the device."""
-    clip = clip_at(tmp_path / "clip.mp4")
+    clip = scene_clip(tmp_path / "clip.mp4")
     with VideoReader(clip) as reader:
         frames = list(reader.frames())
     spec = RenderSpec(inference_size=64)
@@ -241,15 +249,15 @@ def test_a_clip_on_cuda_equals_the_clip_on_the_cpu(device, tiny_weights, exact_f
         rendered = render_clip(model.renderer, frames, fixed_style(STYLE), spec, batch=4)
         results.append([frame.rgb for frame in rendered])
     on_device, on_cpu = results
-    assert len(on_device) == len(on_cpu) == FRAMES
+    assert len(on_device) == len(on_cpu) == SCENE_FRAMES
     worst = max(levels(a, b).max() for a, b in zip(on_device, on_cpu, strict=True))
     assert worst <= 2, f"{worst} levels apart"
     assert levels(on_cpu[0], frames[0].rgb).mean() > 5
 
     name = "cuda:0" if device.type == "cuda" else "cpu"
-    result = run_translate(tiny_weights, clip, "--preset", "night", "--device", name)
+    result = run_hidt("translate", tiny_weights, clip, "--preset", "night", "--device", name)
     assert result.exit_code == 0, result.output
-    assert len(list(read_frames(clip.with_name("clip_night.mp4")))) == FRAMES
+    assert len(list(read_frames(clip.with_name("clip_night.mp4")))) == SCENE_FRAMES
 
 
 @pytest.mark.parametrize("hires", [True, False], ids=["hires", "plain"])

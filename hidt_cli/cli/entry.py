@@ -17,6 +17,9 @@ def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
 def main() -> None:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
+        # numpy first: torch imports it in a way that swallows a KeyboardInterrupt meanwhile
+        import numpy  # noqa: F401
+
         from hidt_cli.cli.app import app
     except KeyboardInterrupt:
         sys.stderr.write("hidt: interrupted while starting\n")
