@@ -37,13 +37,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="default: the shipped weights")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--fp32", action="store_true", help="float32 (as on a CPU without bf16)")
     parser.add_argument("--preview", type=photo_size, default=(1152, 864), help="WxH, ~1 MP")
     parser.add_argument("--gallery", type=photo_size, default=(4000, 3000), help="WxH, 12 MP")
     parser.add_argument("--changes", type=int, default=20, help="style changes timed")
     parser.add_argument("--browser", action="store_true", help="also in headless Chromium")
     args = parser.parse_args()
 
-    model = hidt_cli.load(args.weights, device=args.device)
+    dtype = torch.float32 if args.fp32 else None
+    model = hidt_cli.load(args.weights, device=args.device, dtype=dtype)
     print(
         f"weights: {model.info.generator.source}; {model.dtype}; {describe_machine(model.device)}"
     )
