@@ -379,27 +379,26 @@ def _label(request: Request) -> str:
     return display_name(label)
 
 
-def _int(params, name: str, default: int | None, allowed: range) -> int | None:
+def _parsed(params, name: str, default, parse, what: str):
+    """A query parameter parsed by `parse`, `default` when absent; a 400 naming it if not."""
     text = params.get(name)
     if text is None or text == "":
         return default
     try:
-        value = int(text)
+        return parse(text)
     except ValueError:
-        raise ApiError(400, f"{name} {text!r} must be a whole number") from None
-    if value not in allowed:
+        raise ApiError(400, f"{name} {text!r} must be {what}") from None
+
+
+def _int(params, name: str, default: int | None, allowed: range) -> int | None:
+    value = _parsed(params, name, default, int, "a whole number")
+    if value is not None and value not in allowed:
         raise ApiError(400, f"{name} {value} must be from {allowed.start} to {allowed.stop - 1}")
     return value
 
 
 def _float(params, name: str, default: float) -> float:
-    text = params.get(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ApiError(400, f"{name} {text!r} must be a number") from None
+    value = _parsed(params, name, default, float, "a number")
     if not math.isfinite(value):
         raise ApiError(400, f"{name} must be a finite number")
     return value

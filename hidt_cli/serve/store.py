@@ -126,10 +126,9 @@ class PhotoStore:
 
     def source(self, photo_id: str) -> Source:
         with self._lock:
-            source = self._sources.get(photo_id)
-        if source is None:
-            raise UnknownPhoto(photo_id)
-        return source
+            if photo_id in self._sources:
+                return self._sources[photo_id]
+        raise UnknownPhoto(photo_id)
 
     def sources(self) -> list[Source]:
         with self._lock:
