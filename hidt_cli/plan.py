@@ -48,6 +48,9 @@ class Job:
     item: InputItem
     outputs: list[Path]
     recipes: list[str]
+    found: list[str | None]
+    """What each output already there records, read once when planning: its recipe ('' for
+    none); None where there is no output yet."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def plan_jobs(
         except ValueError as exc:
             report(Outcome(str(item.path), "failed", error=str(exc)))
             continue
-        jobs.append(Job(item, [target for target, _ in named], [r for _, r in named]))
+        jobs.append(Job(item, *(list(column) for column in zip(*named, strict=True))))
     collisions = find_collisions((job.item, out) for job in jobs for out in job.outputs)
     if collisions:
         target, clashing = next(iter(collisions.items()))
@@ -105,9 +108,9 @@ def plan_jobs(
 
 def _output(
     item: InputItem, style: PlannedStyle, styles: int, settings: Settings, naming: Naming
-) -> tuple[Path, str]:
-    """(target, recipe) of one style's output: under the style's alternate name when the
-    first one holds an output of another style."""
+) -> tuple[Path, str, str | None]:
+    """(target, recipe, what the target records: see Job.found) of one style's output:
+    under the style's alternate name when the first one holds an output of another style."""
     identity = "<stdin>" if item.is_stdin else input_identity(item.path)
     for label in (style.label, style.alternate):
         if label is None:
@@ -119,14 +122,11 @@ def _output(
             kind = naming.fmt or ("png" if str(target) == "-" else format_for_path(target))
             output = settings.photo_output.format(format=kind)
         recipe = Recipe(identity, style.recipe, settings.render, output, settings.weights)
-        there = (
-            Recipe.parse(recorded(target))
-            if str(target) != "-" and os.path.lexists(target)
-            else None
-        )
+        found = recorded(target) or "" if str(target) != "-" and os.path.lexists(target) else None
+        there = Recipe.parse(found)
         if there is None or there.style == recipe.style:
             break
-    return target, recipe.text()
+    return target, recipe.text(), found
 
 
 def earlier_results(jobs: list[Job]) -> tuple[list[Job], list[Job]]:
@@ -150,11 +150,11 @@ def already_done(job: Job, overwrite: bool) -> bool | str:
     --overwrite it is kept (the job fails with that message)."""
     if overwrite:
         return False
-    existing = [(t, r) for t, r in zip(job.outputs, job.recipes, strict=True) if os.path.lexists(t)]
-    different = [t for t, r in existing if recorded(t) != r]
+    outputs = zip(job.outputs, job.recipes, job.found, strict=True)
+    different = [target for target, recipe, found in outputs if found not in (None, recipe)]
     if different:
         return (
             f"{different[0]}: exists, made another way (other settings, weights or input): "
             "use --overwrite to replace it, or --suffix for another name"
         )
-    return len(existing) == len(job.outputs)
+    return None not in job.found

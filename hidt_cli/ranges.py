@@ -45,11 +45,6 @@ def to_depth(images_pm1: torch.Tensor, dtype: torch.dtype) -> np.ndarray:
     return out.to(torch.int32).permute(0, 2, 3, 1).cpu().numpy().astype(np.uint16)
 
 
-def level_max(photos: torch.Tensor) -> int:
-    """The largest level of photos of this dtype: 65535 for 16-bit ones, else 255."""
-    return DEEP_MAX if photos.dtype == torch.uint16 else 255
-
-
 def photo_tensor(image: Image.Image | np.ndarray, device: torch.device) -> torch.Tensor:
     """PIL image or H×W×3 uint8/uint16 array → 1×3×H×W of the same dtype on device (on the
     CPU a view of the array, no copy): how the render core takes photos, 4× smaller than
